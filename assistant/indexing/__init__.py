@@ -1,0 +1,1 @@
+"""Build the search index: chunk, embed, write a Chroma generation, switch."""

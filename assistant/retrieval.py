@@ -1,0 +1,286 @@
+"""Hybrid search over the index: dense (Chroma's HNSW, over chunks and over sentences) plus BM25, fused by
+reciprocal rank fusion.
+
+The serving generation is loaded once into an immutable snapshot (chunks, BM25, chunk and sentence vectors);
+`refresh()` swaps in a new snapshot when another process has switched the index to a new generation.
+The dense query asks Chroma for ids and distances only: the snapshot already holds every chunk, and
+materialising documents and metadata (as LangChain's vector store does) cost 2 ms of a 12 ms budget.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import bm25s
+import numpy as np
+
+from assistant.config import Settings
+from assistant.corpus import corpus_fingerprint
+from assistant.domain.documents import Chunk, Passage, ScoredSentence
+from assistant.domain.text import names, plain, terms
+from assistant.domain.vocabulary import Mode
+from assistant.embeddings import Embedder, Vectors
+from assistant.errors import AssistantError, IndexCorruptError, IndexMismatchError
+from assistant.indexing.records import StoredChunk, from_record, group_sentences
+from assistant.indexing.store import FORMAT_VERSION, IndexStore, Manifest
+
+RRF_K = 60
+MIN_FETCH = 20
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    generation: str
+    model: str
+    chunks: int
+    built_at: str
+    stale: bool  # the corpus changed since this generation was built
+
+
+class _Snapshot:
+    """One generation, loaded: immutable once built, so searches never see half an update."""
+
+    def __init__(self, store: IndexStore, manifest: Manifest, embedder: Embedder) -> None:
+        self.manifest = manifest
+        self.collection = store.collection(manifest.generation)
+        got = self.collection.get(include=["embeddings", "documents", "metadatas"])
+        try:
+            chunks = [
+                from_record(chunk_id, text or "", meta or {})
+                for chunk_id, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True)
+            ]
+            self.sentence_collection = store.sentences(manifest.generation)
+            sentences = self.sentence_collection.get(include=["embeddings", "metadatas"])
+        except (KeyError, ValueError) as exc:
+            raise IndexCorruptError(f"Index generation {manifest.generation} has unreadable records ({exc}).") from exc
+        order = sorted(range(len(chunks)), key=lambda i: chunks[i].chunk.id)  # stable tie-breaks
+        self.chunks = [chunks[i] for i in order]
+        embeddings = got["embeddings"] if got["embeddings"] is not None and order else np.zeros((0, embedder.dimension))
+        self.vectors: Vectors = np.asarray(embeddings, dtype=np.float32)[order]
+        self.sentence_vectors = group_sentences(
+            sentences["embeddings"] if sentences["embeddings"] is not None else [],
+            sentences["metadatas"] or [],
+            "chunk_id",
+        )
+        self.sentence_count = len(sentences["ids"])
+        self.position = {stored.chunk.id: i for i, stored in enumerate(self.chunks)}
+        self.mode_masks = {
+            mode: np.array([mode in s.chunk.modes for s in self.chunks], dtype=np.float32) for mode in Mode
+        }
+        tokenized = [terms(s.header + s.chunk.text) or ["<empty>"] for s in self.chunks]
+        self.document_frequency = Counter(term for tokens in tokenized for term in set(tokens))
+        self.bm25 = bm25s.BM25()
+        self.bm25.index(tokenized, show_progress=False)
+
+
+class Retriever:
+    def __init__(self, settings: Settings, embedder: Embedder, store: IndexStore) -> None:
+        self._settings = settings
+        self.embedder = embedder
+        self._store = store
+        self._lock = threading.Lock()
+        self._checked = time.monotonic()
+        self._snapshot = self._load(store.require_current())
+
+    @classmethod
+    def open(cls, settings: Settings, embedder: Embedder) -> Retriever:
+        return cls(settings, embedder, IndexStore.open(settings))
+
+    def _load(self, manifest: Manifest) -> _Snapshot:
+        if manifest.format != FORMAT_VERSION:
+            raise IndexMismatchError(f"The index was written in an older format ({manifest.format}).")
+        if manifest.model != self.embedder.model_id:
+            raise IndexMismatchError(
+                f"The index was built with embedding model {manifest.model!r}, "
+                f"but {self.embedder.model_id!r} is configured."
+            )
+        return _Snapshot(self._store, manifest, self.embedder)
+
+    # state ------------------------------------------------------------------------------------------------
+    def status(self) -> IndexStatus:
+        manifest = self._snapshot.manifest
+        try:
+            stale = corpus_fingerprint(self._settings.corpus_dir) != manifest.corpus_fingerprint
+        except AssistantError:
+            stale = False  # no local corpus (e.g. a shared Chroma server): nothing to compare with
+        return IndexStatus(manifest.generation, manifest.model, manifest.chunk_count, manifest.built_at, stale)
+
+    def refresh(self, *, min_interval: float = 2.0) -> bool:
+        """Load the serving generation if another process switched it; at most once per `min_interval` s."""
+        now = time.monotonic()
+        if now - self._checked < min_interval:
+            return False
+        with self._lock:
+            self._checked = now
+            manifest = self._store.require_current()
+            if manifest.generation == self._snapshot.manifest.generation:
+                return False
+            self._snapshot = self._load(manifest)
+            return True
+
+    def nearest(self, vector: Vectors, k: int) -> list[str]:
+        """Dense search alone (ids of the `k` nearest chunks): with one query embedding, the retrieval floor."""
+        snapshot = self._snapshot
+        return [snapshot.chunks[p].chunk.id for p in self._nearest(snapshot, vector, k, None)]
+
+    def stored(self) -> tuple[list[StoredChunk], Vectors]:
+        """Every chunk of the serving generation and its vector (benchmarks build large corpora from them)."""
+        return list(self._snapshot.chunks), self._snapshot.vectors
+
+    def chunk(self, chunk_id: str) -> Chunk | None:
+        snapshot = self._snapshot
+        position = snapshot.position.get(chunk_id)
+        return snapshot.chunks[position].chunk if position is not None else None
+
+    # search -----------------------------------------------------------------------------------------------
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        """Vectors for `texts` in one model call."""
+        return self.embedder.encode(texts)
+
+    def embed_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[Vectors, list[Vectors]]:
+        """The one model call a question costs: each text's vector and a vector per span (clause) of it."""
+        return self.embedder.encode_with_sentences(texts, spans)
+
+    def term_weights(self, text: str) -> dict[str, float]:
+        """Each content word of `text` the corpus uses, with its inverse document frequency; names and versions
+        the corpus never mentions (another product, a release it does not cover) with a negative weight; other
+        words the corpus never uses ("heavy", "anyone") are left out, as they say nothing about coverage."""
+        snapshot = self._snapshot
+        total = len(snapshot.chunks) or 1
+        named = names(text)
+        weights = {}
+        for term in dict.fromkeys(terms(text)):
+            frequency = snapshot.document_frequency.get(term, 0)
+            if frequency:
+                weights[term] = math.log(1 + total / frequency)
+            elif term in named:
+                weights[term] = -math.log(1 + total)
+        return weights
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 5,
+        modes: Sequence[Mode] = (),
+        vector: Vectors | None = None,
+    ) -> list[Passage]:
+        """The top `k` passages for `query` (embedded here unless `vector` is given), optionally by mode."""
+        snapshot = self._snapshot
+        if not snapshot.chunks or k <= 0:
+            return []
+        query_vector = self.embed([query])[0] if vector is None else vector
+        mask = self._mask(snapshot, modes)
+        fetch = max(MIN_FETCH, 4 * k)
+        dense = self._dense(snapshot, query_vector, fetch, k, modes, mask)
+        sentences = self._by_sentence(snapshot, query_vector, fetch, mask)
+        lexical = self._lexical(snapshot, query, fetch, mask)
+        fused: dict[int, float] = {}
+        for ranking in (dense, sentences, lexical):
+            for rank, position in enumerate(ranking):
+                fused[position] = fused.get(position, 0.0) + 1.0 / (RRF_K + rank + 1)
+        best = sorted(fused, key=lambda p: (-fused[p], p))[:k]
+        similarities = snapshot.vectors[best] @ query_vector if best else np.zeros(0)
+        return [
+            Passage(
+                chunk=snapshot.chunks[position].chunk,
+                score=fused[position],
+                similarity=float(similarities[rank]),
+                rank=rank + 1,
+                sentences=self._sentences(snapshot, snapshot.chunks[position], query_vector),
+            )
+            for rank, position in enumerate(best)
+        ]
+
+    @staticmethod
+    def _mask(snapshot: _Snapshot, modes: Sequence[Mode]) -> np.ndarray[Any, np.dtype[np.float32]] | None:
+        if not modes:
+            return None
+        mask = np.zeros(len(snapshot.chunks), dtype=np.float32)
+        for mode in modes:
+            mask = np.maximum(mask, snapshot.mode_masks[mode])
+        return mask
+
+    @staticmethod
+    def _dense(
+        snapshot: _Snapshot,
+        vector: Vectors,
+        fetch: int,
+        k: int,
+        modes: Sequence[Mode],
+        mask: np.ndarray[Any, np.dtype[np.float32]] | None,
+    ) -> list[int]:
+        positions = Retriever._nearest(snapshot, vector, fetch, None)
+        if mask is None:
+            return positions
+        allowed = [p for p in positions if mask[p]]
+        if len(allowed) >= min(k, int(mask.sum())):
+            return allowed
+        # Too few of the nearest chunks carry the modes: ask Chroma with a metadata filter instead.
+        where: dict[str, Any] = (
+            {"modes": {"$contains": modes[0].value}}
+            if len(modes) == 1
+            else {"$or": [{"modes": {"$contains": m.value}} for m in modes]}
+        )
+        return Retriever._nearest(snapshot, vector, fetch, where)
+
+    @staticmethod
+    def _by_sentence(
+        snapshot: _Snapshot, vector: Vectors, fetch: int, mask: np.ndarray[Any, np.dtype[np.float32]] | None
+    ) -> list[int]:
+        """Chunks ranked by their single best sentence: a chunk holding one precise answer among other sentences
+        ranks high here even when its mean vector does not."""
+        count = min(4 * fetch, snapshot.sentence_count)
+        if not count:
+            return []
+        query: Any = [vector]
+        hits = snapshot.sentence_collection.query(query_embeddings=query, n_results=count, include=["metadatas"])
+        ranked = dict.fromkeys(
+            snapshot.position[str(meta["chunk_id"])]
+            for meta in (hits["metadatas"] or [[]])[0]
+            if str(meta["chunk_id"]) in snapshot.position
+        )
+        return [p for p in ranked if mask is None or mask[p]][:fetch]
+
+    @staticmethod
+    def _nearest(snapshot: _Snapshot, vector: Vectors, fetch: int, where: dict[str, Any] | None) -> list[int]:
+        count = min(fetch, len(snapshot.chunks))
+        query: Any = [vector]
+        hits = snapshot.collection.query(query_embeddings=query, n_results=count, where=where, include=["distances"])
+        return [snapshot.position[chunk_id] for chunk_id in hits["ids"][0] if chunk_id in snapshot.position]
+
+    @staticmethod
+    def _lexical(
+        snapshot: _Snapshot, query: str, fetch: int, mask: np.ndarray[Any, np.dtype[np.float32]] | None
+    ) -> list[int]:
+        tokens = terms(query)
+        if not tokens:
+            return []
+        scores = snapshot.bm25.get_scores(tokens)
+        if mask is not None:
+            scores = scores * mask
+        count = min(fetch, int(np.count_nonzero(scores)))
+        if count == 0:
+            return []
+        top = np.argpartition(-scores, count - 1)[:count]
+        return sorted((int(p) for p in top), key=lambda p: (-float(scores[p]), p))
+
+    @staticmethod
+    def _sentences(snapshot: _Snapshot, stored: StoredChunk, vector: Vectors) -> tuple[ScoredSentence, ...]:
+        vectors = snapshot.sentence_vectors.get(stored.chunk.id)
+        if vectors is None or len(vectors) != len(stored.spans):
+            return ()
+        scores = vectors @ vector
+        text = stored.chunk.text
+        return tuple(
+            ScoredSentence(text=plain(text[start:end]), score=float(score))
+            for (start, end), score in zip(stored.spans, scores, strict=True)
+        )
