@@ -1,0 +1,96 @@
+"""Commands for operators: bench, eval."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from assistant.cli.app import app, emit_json, note, service
+
+
+@app.command()
+def bench(
+    synthetic: Annotated[int, typer.Option(help="Chunks in the synthetic large corpus (0 skips it).")] = 100_000,
+    rounds: Annotated[int, typer.Option(help="Timed queries per in-process figure.")] = 200,
+    load: Annotated[int, typer.Option(help="Requests in the HTTP load run (0 skips it).")] = 2000,
+    concurrency: Annotated[int, typer.Option(help="Concurrent clients in the HTTP load run.")] = 8,
+) -> None:
+    """Measure index throughput, search and ask latency, the HTTP API under load, and search at scale."""
+    from assistant import bench as benchmarks
+
+    for line in benchmarks.run(service(), synthetic_size=synthetic, rounds=rounds, load=load, concurrency=concurrency):
+        typer.echo(line)
+
+
+@app.command(name="eval")
+def run_eval(
+    fixtures: Annotated[
+        list[Path] | None, typer.Option("--fixtures", help="Fixture files or folders (default: evals/fixtures/).")
+    ] = None,
+    k: Annotated[int, typer.Option("--k", help="Passages considered for hit@k and MRR.")] = 5,
+    report_dir: Annotated[Path, typer.Option("--report-dir", help="Where eval.json and summary.md go.")] = Path(
+        "reports/eval"
+    ),
+    junit: Annotated[
+        Path | None, typer.Option("--junit", help="JUnit XML path (default: REPORT_DIR/junit.xml).")
+    ] = None,
+    baseline: Annotated[Path, typer.Option("--baseline", help="Accepted metrics to compare with.")] = Path(
+        "evals/baseline.json"
+    ),
+    update_baseline: Annotated[bool, typer.Option("--update-baseline", help="Accept these metrics.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report.")] = False,
+) -> None:
+    """Run the eval fixtures; exit 0 when every threshold and the baseline hold, 1 when not, 2 on bad fixtures."""
+    from assistant.evals import gate, metrics, reports
+    from assistant.evals.fixtures import load_cases
+    from assistant.evals.runner import run_cases
+
+    cases = load_cases(fixtures or [Path("evals/fixtures")])
+    thresholds = gate.load_thresholds(Path("evals/thresholds.yaml"))
+    accepted = None if update_baseline else gate.load_baseline(baseline)
+    svc = service()
+    svc.warm_up()  # keep model loading out of the latency figures
+    results = run_cases(cases, lambda case: svc.ask(case.question, case.history), svc.check_answer)
+    figures = metrics.compute(results, k=k)
+    verdict = gate.check(figures, thresholds, accepted)
+    if update_baseline:
+        gate.save_baseline(baseline, figures)
+    reports.write(report_dir, results, figures, verdict, junit)
+    if as_json:
+        emit_json(reports.as_json(results, figures, verdict))
+    else:
+        typer.echo(reports.failing_table(results))
+        typer.echo("")
+        typer.echo(reports.metrics_table(figures))
+        for failure in verdict.failures:
+            typer.echo(f"GATE FAILED: {failure}", err=True)
+        typer.echo(f"\n{'Gate passed' if verdict.passed else 'Gate failed'} ({len(results)} cases).")
+    raise typer.Exit(0 if verdict.passed else 1)
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default: ASSISTANT_HOST, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: ASSISTANT_PORT, 8000).")] = None,
+) -> None:
+    """Serve the HTTP API (and the Slack endpoint) with uvicorn."""
+    import uvicorn
+
+    from assistant.config import get_settings
+
+    settings = get_settings()
+    bind = host or settings.host
+    if not settings.api_keys:
+        if bind not in LOOPBACK:
+            note(f"warning: no API keys configured (ASSISTANT_API_KEYS): refusing to bind {bind}; using 127.0.0.1.")
+        bind = "127.0.0.1"
+        note("No API keys configured: serving on 127.0.0.1 only, without authentication.")
+    uvicorn.run(
+        "assistant.api:create_app", factory=True, host=bind, port=port or settings.port, log_config=None,
+        access_log=False,
+    )  # fmt: skip

@@ -1,0 +1,351 @@
+"""Deterministic answers in clear prose, from the rule output and retrieved passages (no language model).
+
+Every cited segment is built to be supported by construction: sentences quoted from a passage, or statements
+of the rating or capability fact they cite.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from assistant.domain.answers import Citation, Confidence
+from assistant.domain.conversation import Understanding
+from assistant.domain.documents import Chunk, Passage
+from assistant.domain.ratings import Ratings, rating_ref
+from assistant.domain.recommendation import RankedMode, Reason, Recommendation
+from assistant.domain.text import terms
+from assistant.domain.vocabulary import Dimension, Mode
+from assistant.responder.citations import CitationBook, attach
+from assistant.understanding import lexicon
+
+HELP_TEXT = (
+    "I help platform teams choose a service-mesh data plane (sidecar, ambient, Cilium or proxyless gRPC) and "
+    "answer from cited sources. Tell me about your platform (security needs, team size, gRPC use, VMs, Cilium, "
+    "several clusters, regulation) and I will rank the four modes, say why, and say what would change the pick. "
+    "You can also ask me to compare modes or explain a component. Try:\n"
+    "- *We're a bank with strict isolation needs. Which mode?*\n"
+    "- *Compare sidecar and ambient on resource cost.*\n"
+    "- *What is a waypoint proxy?*\n"
+    "- *How much CPU does a sidecar use at 1000 requests per second?*"
+)
+OUT_OF_SCOPE_TEXT = (
+    "I can only help with service-mesh data planes: choosing between sidecar, ambient, Cilium and proxyless gRPC "
+    "for your requirements, comparing them, and explaining how they work, with sources. That question is outside "
+    "what I can answer."
+)
+INJECTION_TEXT = (
+    "I can't follow instructions that try to change how I answer. I rank the four data-plane modes from the "
+    "requirements you describe and answer only from my sources: ask me about your platform, or about sidecar, "
+    "ambient, Cilium or proxyless gRPC."
+)
+UNKNOWN_TEXT = (
+    "I don't know from my sources: they do not cover that. I can answer questions about the four data-plane "
+    "modes (sidecar, ambient, Cilium and proxyless gRPC): their architecture, security, resource cost, latency, "
+    "maturity, operations and the published figures."
+)
+
+# An explanation is given only when a chosen sentence is close to the question and carries its rarer words, and
+# the question names nothing the corpus never mentions (another product, an unknown release); see answerability.
+# Calibrated on 57 answerable and 17 unanswerable questions (the public explain fixtures and probes); below the
+# bar the answer is "I don't know from my sources".
+ANSWER_FLOOR = 0.42
+ANSWER_BAR = 0.70
+SENTENCE_COVERAGE_WEIGHT = 0.2
+COVERAGE_WEIGHT = 0.1
+UNSEEN_WEIGHT = 0.5
+EXPLAIN_SENTENCES = 4
+SAME_CHUNK_PENALTY = 0.04  # prefer sentences from different passages
+TOPIC_BONUS = 0.08  # a sentence about the asked dimension (cost, latency, maturity...)
+FIGURE_BONUS = 0.06  # a sentence with a measured figure, when the question asks about cost or latency
+_FIGURE = re.compile(r"\d[\d.,]*\s?(?:vcpu|mcpu|mb|mib|gb|ms|%|rps|requests per second)\b")
+_MEASURED = {Dimension.RESOURCE_EFFICIENCY, Dimension.PERFORMANCE}
+RECENT_BONUS = 0.06  # a sentence dated in the newest year the passages mention, when the question asks about now
+_NOW = re.compile(r"\b(?:still|now|today|currently|current|latest|anymore|these days|at the moment)\b")
+_YEAR = re.compile(r"\b20\d\d\b")
+OVERLAP_WEIGHT = 0.3  # times the share of the question's (rarity-weighted) words a sentence carries
+HEADING_SHARE = 0.5  # a question word in the sentence's section heading counts half
+
+
+@dataclass(frozen=True)
+class Draft:
+    text: str
+    citations: list[Citation]
+    cited: list[Chunk]
+    refused: bool
+    confidence: Confidence
+
+
+def confidence(score: float) -> Confidence:
+    score = round(min(max(score, 0.0), 1.0), 3)
+    return Confidence(score=score, label="high" if score >= 0.7 else "medium" if score >= 0.45 else "low")
+
+
+def fixed(text: str, *, refused: bool, score: float) -> Draft:
+    return Draft(text=text, citations=[], cited=[], refused=refused, confidence=confidence(score))
+
+
+def with_low_note(text: str, conf: Confidence, why: str) -> str:
+    return f"{text}\n\n_Low confidence: {why}_" if conf.label == "low" else text
+
+
+class Composer:
+    def __init__(self, ratings: Ratings, chunk_of: Callable[[str], Chunk | None]) -> None:
+        self.ratings = ratings
+        self.chunk_of = chunk_of
+
+    def _cite_ref(self, book: CitationBook, ref: str, quote: str = "") -> str:
+        """The marker for the rating or capability `ref` ("" if the index lacks it)."""
+        chunk = self.chunk_of(ref)
+        return book.cite(chunk, quote=quote) if chunk is not None else ""
+
+    def _reason(self, book: CitationBook, reason: Reason) -> str:
+        quote = reason.text.split(": ", 1)[-1]
+        return attach(reason.text, self._cite_ref(book, reason.ref, quote))
+
+    def _caveat(self, book: CitationBook, caveat: Reason, mode: Mode) -> str:
+        text = caveat.text
+        if caveat.ref.startswith("rating:") and "/5" not in text:
+            dimension = Dimension(caveat.ref.rsplit(":", 1)[-1])
+            rating = self.ratings.rating(mode, dimension)
+            label = self.ratings.dimensions[dimension].label.lower()
+            text = f"{text.rstrip('.')} ({mode.label} is rated {rating.score}/5 for {label})."
+        return attach(text, self._cite_ref(book, caveat.ref))
+
+    # recommend ------------------------------------------------------------------------------------------------
+    def recommend(
+        self,
+        understanding: Understanding,
+        rec: Recommendation,
+        passages: Sequence[Passage] = (),
+        weights: Mapping[str, float] | None = None,
+    ) -> Draft:
+        """The pick and why, the runner-up and what would make it win, caveats, exclusions, assumptions; plus the
+        best sentence the sources say about the pick, from `passages` retrieved for it."""
+        book = CitationBook()
+        parts: list[str] = []
+        focus = understanding.focus
+        if focus is not None:
+            parts.append(self._focus(book, rec, focus))
+        if not rec.ranking:
+            parts.append("No mode meets every hard constraint you stated.")
+        else:
+            top = rec.ranking[0]
+            lead = f"**{top.mode.label}** is the best fit for what you described (score {top.score:.2f} of 1"
+            lead += (
+                f"; {rec.ranking[1].mode.label} follows at {rec.ranking[1].score:.2f})."
+                if len(rec.ranking) > 1
+                else ")."
+            )
+            parts.append(lead)
+            if top.reasons:
+                parts.append(
+                    f"Why {top.mode.label}:\n" + "\n".join(f"- {self._reason(book, r)}" for r in top.reasons[:4])
+                )
+            if len(rec.ranking) > 1 and rec.ranking[1].mode != focus:
+                parts.append(self._runner_up(book, rec, rec.ranking[1]))
+            if top.caveats:
+                lines = [f"- {self._caveat(book, c, top.mode)}" for c in top.caveats[:4]]
+                parts.append(f"Caveats for {top.mode.label}:\n" + "\n".join(lines))
+        if rec.excluded:
+            lines = [f"- {e.mode.label}: {self._reason(book, e.reason)}" for e in rec.excluded]
+            parts.append("Excluded:\n" + "\n".join(lines))
+        if not rec.ranking and rec.counterfactuals:
+            parts.append("What would change this:\n" + "\n".join(f"- {c.text}" for c in rec.counterfactuals))
+        if rec.assumptions:
+            parts.append("Assumed: " + " ".join(rec.assumptions))
+        stated = bool(understanding.requirements.stated())
+        score = (0.5 + 0.5 * min(1.0, rec.margin / 0.12)) if rec.ranking else 0.3
+        conf = confidence(score if stated else score * 0.6)
+        why = "you stated no requirements, so this is the default ranking." if not stated else "the top two are close."
+        text = with_low_note("\n\n".join(parts), conf, why)
+        return Draft(text=text, citations=book.citations(), cited=book.chunks, refused=False, confidence=conf)
+
+    def _runner_up(self, book: CitationBook, rec: Recommendation, second: RankedMode) -> str:
+        text = f"**Runner-up: {second.mode.label}.**"
+        if second.reasons:
+            text += f" {self._reason(book, second.reasons[0])}"
+        change = next((c for c in rec.counterfactuals if c.mode == second.mode), None)
+        text += (
+            f" {change.text}"
+            if change
+            else f" No single change to your requirements would put {second.mode.label} first."
+        )
+        return text
+
+    def _focus(self, book: CitationBook, rec: Recommendation, focus: Mode) -> str:
+        excluded = next((e for e in rec.excluded if e.mode == focus), None)
+        if excluded is not None:
+            return f"**{focus.label}** is excluded: {self._reason(book, excluded.reason)}"
+        ranked = next(r for r in rec.ranking if r.mode == focus)
+        if ranked.rank == 1:
+            return f"**{focus.label}** is in fact the first pick for what you described."
+        top = rec.ranking[0]
+        lines = [
+            f"**{focus.label}** ranks {ranked.rank} of {len(rec.ranking)} (score {ranked.score:.2f} against "
+            f"{top.score:.2f} for {top.mode.label})."
+        ]
+        lines += [f"- {self._caveat(book, c, focus)}" for c in ranked.caveats[:3]]
+        change = next((c for c in rec.counterfactuals if c.mode == focus), None)
+        lines.append(change.text if change else _no_change(focus))
+        return "\n".join(lines)
+
+    # compare --------------------------------------------------------------------------------------------------
+    def compare(
+        self,
+        understanding: Understanding,
+        modes: Sequence[Mode],
+        passages: dict[Mode, list[Passage]],
+        weights: Mapping[str, float],
+    ) -> Draft:
+        book = CitationBook()
+        dimensions = list(understanding.dimensions) or list(Dimension)
+        header = "| Dimension | " + " | ".join(m.label for m in modes) + " |"
+        rows = [header, "|---|" + "---|" * len(modes)]
+        for dimension in dimensions:
+            label = self.ratings.dimensions[dimension].label
+            cells = []
+            for mode in modes:
+                rating = self.ratings.rating(mode, dimension)
+                cells.append(attach(f"{rating.score}/5", self._cite_ref(book, rating_ref(mode, dimension))))
+            rows.append(f"| {label} | " + " | ".join(cells) + " |")
+        parts = ["\n".join(rows)]
+        leaders = []
+        for dimension in dimensions:
+            best = max(self.ratings.rating(m, dimension).score for m in modes)
+            names = [m.label for m in modes if self.ratings.rating(m, dimension).score == best]
+            leaders.append(f"{self.ratings.dimensions[dimension].label.lower()}: {' and '.join(names)}")
+        parts.append("Highest rated on " + "; ".join(leaders) + ".")
+        lines = []
+        for mode in modes:
+            for dimension, role in self._explaining_dimensions(mode, dimensions):
+                rating = self.ratings.rating(mode, dimension)
+                label = self.ratings.dimensions[dimension].label.lower()
+                marker = self._cite_ref(book, rating_ref(mode, dimension), rating.rationale)
+                lines.append(
+                    f"- **{mode.label}**, {role}{label} ({rating.score}/5): {attach(rating.rationale, marker)}"
+                )
+        taken: set[str] = set()
+        for mode in modes:
+            sentence = _best_sentence(passages.get(mode, []), understanding, weights, mode, taken)
+            if sentence is not None:
+                passage, text = sentence
+                taken.add(text)
+                lines.append(f"- **{mode.label}**: {attach(text, book.cite(passage.chunk, quote=text))}")
+        if lines:
+            parts.append("What explains the differences:\n" + "\n".join(lines))
+        covered = sum(1 for m in modes if passages.get(m))
+        conf = confidence(0.6 + 0.3 * covered / max(len(modes), 1))
+        return Draft(
+            text="\n\n".join(parts), citations=book.citations(), cited=book.chunks, refused=False, confidence=conf
+        )
+
+    def _explaining_dimensions(self, mode: Mode, dimensions: list[Dimension]) -> list[tuple[Dimension, str]]:
+        """All asked dimensions when there are one or two, else the mode's strongest and weakest of them."""
+        if len(dimensions) <= 2:
+            return [(d, "") for d in dimensions]
+        ordered = sorted(dimensions, key=lambda d: -self.ratings.rating(mode, d).score)  # stable: ties keep order
+        return [(ordered[0], "strongest on "), (ordered[-1], "weakest on ")]
+
+    # explain --------------------------------------------------------------------------------------------------
+    def explain(self, understanding: Understanding, passages: Sequence[Passage], weights: Mapping[str, float]) -> Draft:
+        """The best sentences, cited; "I don't know" when they do not answer (`weights`: question words' IDF)."""
+        picked = select_sentences(passages, understanding, weights)
+        best = max((score for _, _, score in picked), default=0.0)
+        if not picked or answerability(picked, weights) < ANSWER_BAR:
+            return fixed(UNKNOWN_TEXT, refused=True, score=0.2)
+        book = CitationBook()
+        text = " ".join(attach(sentence, book.cite(passage.chunk, quote=sentence)) for passage, sentence, _ in picked)
+        top = passages[0].similarity if passages else 0.0
+        conf = confidence(0.7 * (best - 0.3) / 0.35 + 0.3 * (top - 0.3) / 0.4)
+        text = with_low_note(text, conf, "the closest passages only partly match the question.")
+        return Draft(text=text, citations=book.citations(), cited=book.chunks, refused=False, confidence=conf)
+
+
+def _no_change(mode: Mode) -> str:
+    return f"No single change to your requirements would put {mode.label} first."
+
+
+def answerability(picked: Sequence[tuple[Passage, str, float]], weights: Mapping[str, float]) -> float:
+    """How well the picked sentences answer a question whose words have these IDF `weights` (negative: a name
+    the corpus never mentions): the best sentence's similarity plus its share of the question's weight, plus the
+    share all picked sentences cover, minus the share of unknown names (see ANSWER_BAR)."""
+    total = sum(abs(weight) for weight in weights.values())
+    if not picked or not total:
+        return max((score for _, _, score in picked), default=0.0)
+
+    def covered(words: set[str]) -> float:
+        return sum(weight for term, weight in weights.items() if weight > 0 and term in words) / total
+
+    sentences = [(score, set(terms(text))) for _, text, score in picked]
+    best = max(score + SENTENCE_COVERAGE_WEIGHT * covered(words) for score, words in sentences)
+    together = covered(set().union(*(words for _, words in sentences)))
+    unknown = sum(-weight for weight in weights.values() if weight < 0) / total
+    return best + COVERAGE_WEIGHT * together - UNSEEN_WEIGHT * unknown
+
+
+def select_sentences(
+    passages: Sequence[Passage], understanding: Understanding, weights: Mapping[str, float]
+) -> list[tuple[Passage, str, float]]:
+    """The best few sentences: similarity to the question, nudged by mode match, by the question's words they
+    carry (weighted by rarity, `weights`) and by the asked dimension; no near-repeats."""
+    wanted_modes = set(understanding.modes)
+    total = sum(weight for weight in weights.values() if weight > 0) or 1.0
+    topics = [pattern for dimension, pattern in lexicon.DIMENSION_PATTERNS if dimension in understanding.dimensions]
+    measured = bool(_MEASURED & set(understanding.dimensions))
+    newest = _newest_year(passages) if _NOW.search(understanding.resolved_question.lower()) else None
+    candidates: list[tuple[float, float, int, Passage, str]] = []
+    for rank, passage in enumerate(passages):
+        chunk_modes = set(passage.chunk.modes)
+        specific = 0 < len(chunk_modes) < len(Mode)
+        nudge = -0.01 * rank
+        if wanted_modes and specific:
+            nudge += 0.05 if chunk_modes & wanted_modes else -0.08
+        heading = set(terms(f"{passage.chunk.title} {passage.chunk.section}"))
+        for sentence in passage.sentences:
+            if len(sentence.text.split()) < 6 or sentence.text.endswith(":"):
+                continue
+            words = set(terms(sentence.text))
+            carried = dict.fromkeys(heading, HEADING_SHARE) | dict.fromkeys(words, 1.0)
+            overlap = sum(weight * carried.get(term, 0.0) for term, weight in weights.items() if weight > 0) / total
+            lowered = sentence.text.lower()
+            on_topic = TOPIC_BONUS if any(t.search(lowered) for t in topics) else 0.0
+            if measured and _FIGURE.search(lowered):
+                on_topic += FIGURE_BONUS
+            if newest and newest in _YEAR.findall(sentence.text):
+                on_topic += RECENT_BONUS
+            score = sentence.score + nudge + OVERLAP_WEIGHT * overlap + on_topic
+            candidates.append((score, sentence.score, rank, passage, sentence.text))
+    chosen: list[tuple[Passage, str, float]] = []
+    seen: list[set[str]] = []
+    while candidates and len(chosen) < EXPLAIN_SENTENCES:
+        used = [p.chunk.id for p, _, _ in chosen]
+        candidates.sort(key=lambda c: (-(c[0] - SAME_CHUNK_PENALTY * used.count(c[3].chunk.id)), c[2], c[4]))
+        _, raw, _, passage, text = candidates.pop(0)
+        said: set[str] = set(terms(text))
+        if any(len(said & other) / max(len(said | other), 1) > 0.6 for other in seen):
+            continue
+        chosen.append((passage, text, raw))
+        seen.append(said)
+    return chosen
+
+
+def _newest_year(passages: Sequence[Passage]) -> str | None:
+    return max((year for p in passages for s in p.sentences for year in _YEAR.findall(s.text)), default=None)
+
+
+def _best_sentence(
+    passages: Sequence[Passage],
+    understanding: Understanding,
+    weights: Mapping[str, float],
+    mode: Mode,
+    taken: set[str],
+) -> tuple[Passage, str] | None:
+    """The best sentence about `mode` alone: from a passage specific to it, naming it, not used yet."""
+    specific = [p for p in passages if mode in p.chunk.modes and len(p.chunk.modes) < len(Mode)]
+    for passage, text, score in select_sentences(specific, understanding, weights):
+        named = lexicon.find_modes(text.lower())
+        if score >= ANSWER_FLOOR + 0.08 and text not in taken and named[:1] == [mode]:
+            return passage, text
+    return None

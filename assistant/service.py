@@ -1,0 +1,177 @@
+"""The one facade every face calls (CLI, API, Slack, evals): nothing above it touches the layers below."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import cached_property
+from typing import Any
+
+from pydantic import ValidationError
+
+from assistant.config import Settings
+from assistant.corpus import load_ratings
+from assistant.domain.answers import Answer
+from assistant.domain.conversation import Intent, Turn
+from assistant.domain.documents import Passage
+from assistant.domain.ratings import Ratings, rating_ref
+from assistant.domain.recommendation import Recommendation
+from assistant.domain.requirements import Requirements, parse_requirements
+from assistant.domain.vocabulary import MODE_LABELS, MODE_SUMMARIES, Dimension, Mode
+from assistant.embeddings import Embedder, make_embedder
+from assistant.errors import TooLargeError, UserError
+from assistant.feedback import FeedbackRecord, FeedbackStore, FeedbackSummary, Rating
+from assistant.indexing.build import BuildReport, build_index
+from assistant.responder import Responder, StreamEvent
+from assistant.responder.citations import CitationProblem, check_citations
+from assistant.responder.llm import LLMWriter, make_chat_model
+from assistant.retrieval import IndexStatus, Retriever
+from assistant.rules import recommend
+
+MAX_K = 50
+
+
+class Service:
+    """Loads the model and opens the index lazily, once; safe to share between threads."""
+
+    def __init__(self, settings: Settings, *, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._retriever: Retriever | None = None
+        self._responder: Responder | None = None
+        if embedder is not None:
+            self.__dict__["embedder"] = embedder  # share an already loaded model (tests, several services)
+
+    # lazily loaded parts ----------------------------------------------------------------------------------
+    @cached_property
+    def ratings(self) -> Ratings:
+        return load_ratings(self.settings.ratings_path)
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return make_embedder(self.settings)
+
+    @property
+    def retriever(self) -> Retriever:
+        with self._lock:
+            if self._retriever is None:
+                self._retriever = Retriever.open(self.settings, self.embedder)
+            else:
+                self._retriever.refresh()
+            return self._retriever
+
+    @cached_property
+    def feedback(self) -> FeedbackStore:
+        return FeedbackStore(self.settings.data_dir / "feedback.sqlite3")
+
+    @property
+    def responder(self) -> Responder:
+        retriever = self.retriever
+        with self._lock:
+            if self._responder is None or self._responder.retriever is not retriever:
+                model = make_chat_model(self.settings)
+                writer = LLMWriter(model, timeout=self.settings.llm_timeout) if model is not None else None
+                self._responder = Responder(retriever, self.ratings, writer=writer)
+            return self._responder
+
+    def warm_up(self) -> None:
+        """Load the model, open the index and prepare the responder now rather than on the first question."""
+        _ = self.responder
+
+    # operations -------------------------------------------------------------------------------------------
+    def modes(self) -> list[dict[str, str]]:
+        return [{"id": m.value, "label": MODE_LABELS[m], "summary": MODE_SUMMARIES[m]} for m in Mode]
+
+    def ratings_table(self) -> dict[str, Any]:
+        """The ratings matrix with rationales and sources, plus the capability facts (the public JSON shape)."""
+        ratings = self.ratings
+        return {
+            "modes": [m.value for m in ratings.modes],
+            "dimensions": {d.value: info.model_dump(mode="json") for d, info in ratings.dimensions.items()},
+            "ratings": {
+                m.value: {d.value: r.model_dump(mode="json") for d, r in by_dim.items()}
+                for m, by_dim in ratings.ratings.items()
+            },
+            "capabilities": {
+                name: {
+                    "label": cap.label,
+                    "modes": {m.value: fact.model_dump(mode="json") for m, fact in cap.modes.items()},
+                }
+                for name, cap in ratings.capabilities.items()
+            },
+        }
+
+    def recommend(self, requirements: Requirements | Mapping[str, Any]) -> Recommendation:
+        if not isinstance(requirements, Requirements):
+            requirements = parse_requirements(requirements)
+        return recommend(requirements, self.ratings)
+
+    def ask(self, question: str, history: Sequence[Turn | Mapping[str, Any]] = ()) -> Answer:
+        """A cited answer to `question`, given the conversation so far."""
+        question, turns = self._checked(question, history)
+        return self.responder.answer(question, turns)
+
+    def stream(self, question: str, history: Sequence[Turn | Mapping[str, Any]] = ()) -> Iterator[StreamEvent]:
+        """The answer text in pieces, then the whole Answer (input is checked before the first piece)."""
+        question, turns = self._checked(question, history)
+        return self.responder.stream(question, turns)
+
+    def _checked(self, question: str, history: Sequence[Turn | Mapping[str, Any]]) -> tuple[str, list[Turn]]:
+        limits = self.settings
+        if not isinstance(question, str) or not question.strip():
+            raise UserError("The question is empty.", hint="Ask about a mode, your requirements or a component.")
+        if len(question) > limits.max_question_chars:
+            raise TooLargeError(f"The question is longer than {limits.max_question_chars} characters.")
+        if len(history) > limits.max_history_turns:
+            raise TooLargeError(f"The history has more than {limits.max_history_turns} turns.")
+        try:
+            turns = [turn if isinstance(turn, Turn) else Turn.model_validate(turn) for turn in history]
+        except ValidationError as exc:
+            raise UserError(f"Invalid history: {exc.errors()[0]['msg']}", hint="Each turn is {role, content}.") from exc
+        return question.strip(), turns
+
+    def record_feedback(self, answer_id: str, rating: Rating, comment: str = "", source: str = "") -> FeedbackRecord:
+        return self.feedback.record(answer_id, rating, comment, source)
+
+    def feedback_summary(self) -> FeedbackSummary:
+        return self.feedback.summary()
+
+    def check_answer(self, answer: Answer) -> list[CitationProblem]:
+        """Every citation invariant `answer` breaks (none, for answers this service produced)."""
+        allowed = {passage.chunk_id for passage in answer.retrieved}
+        if answer.recommendation is not None:
+            allowed |= answer.recommendation.refs()
+        if answer.intent is Intent.COMPARE:
+            allowed |= {rating_ref(mode, dimension) for mode in Mode for dimension in Dimension}
+        chunks = {c.chunk_id: chunk for c in answer.citations if (chunk := self.retriever.chunk(c.chunk_id))}
+        missing = [
+            CitationProblem(f"[{c.n}]", f"{c.chunk_id} is not in the index")
+            for c in answer.citations
+            if c.chunk_id not in chunks
+        ]
+        return missing + check_citations(answer.text, answer.citations, chunks, allowed)
+
+    def search(self, query: str, *, k: int = 5, modes: Sequence[Mode] = ()) -> list[Passage]:
+        query = query.strip()
+        if not query:
+            raise UserError("The search query is empty.", hint="Ask about a mode, a component or a figure.")
+        if len(query) > self.settings.max_question_chars:
+            raise UserError(f"The query is longer than {self.settings.max_question_chars} characters.")
+        if not 1 <= k <= MAX_K:
+            raise UserError(f"k must be between 1 and {MAX_K}.")
+        return self.retriever.search(query, k=k, modes=modes)
+
+    def index_status(self) -> IndexStatus:
+        return self.retriever.status()
+
+    def build_index(
+        self,
+        *,
+        rebuild: bool = False,
+        add_paths: Sequence[str] = (),
+        progress: Callable[[int, int], None] | None = None,
+    ) -> BuildReport:
+        report = build_index(self.settings, self.embedder, rebuild=rebuild, add_paths=add_paths, progress=progress)
+        with self._lock:
+            self._retriever = None  # the next search opens the new generation
+        return report

@@ -1,0 +1,496 @@
+"""Keyword rules: how people name the modes, the dimensions, their constraints and what they want.
+
+Everything here matches lower-cased text. Requirement rules come in two strengths: *phrases* that state a
+constraint on their own ("every MB counts", "we're a bank") and the generic *stance* rule, which raises a
+priority only when a first-person or need word, a topic and an importance word meet in one clause ("latency is
+critical for us"), so that a question about a topic ("how much memory does ztunnel use?") states nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from assistant.domain.vocabulary import Dimension, Mode, Priority
+
+
+def _rx(*alternatives: str) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{a})" for a in alternatives))
+
+
+# Modes ------------------------------------------------------------------------------------------------------
+MODE_PATTERNS: dict[Mode, re.Pattern[str]] = {
+    Mode.SIDECAR: _rx(
+        r"\bsidecars?\b(?![- ]?(?:less|free))",
+        r"\bper[- ]pod (?:envoy |proxy|proxies)",
+        r"\bprox(?:y|ies) (?:per|in every|in each) pod",
+        r"\binjected envoy",
+        r"\bclassic istio\b|\bistio classic\b",
+    ),
+    Mode.AMBIENT: _rx(r"\bambient\b", r"\bztunnels?\b", r"\bwaypoints?\b", r"\bhbone\b"),
+    Mode.CILIUM: _rx(r"\bcilium", r"\bebpf\b", r"\bcluster ?mesh\b"),
+    Mode.GRPC: _rx(r"\bproxy-?less\b", r"\bxds\b", r"\bgrpc\b"),
+}
+
+# gRPC named as something the services speak is a fact about the platform, not a mention of the mode.
+GRPC_AS_PROTOCOL = _rx(
+    r"(?:speak|speaks|use|uses|using|talk|talks|run on|built on|built with|over|via)\s+grpc",
+    r"grpc (?:services?|apis?|calls?|traffic|clients?|servers?|everywhere|only|shop|endpoints?)",
+    r"(?:rest|http(?:/json)?|json) (?:and|&|or|/) grpc|grpc (?:and|&|or|/) (?:rest|http)",
+    r"grpc-only|pure grpc|all grpc|no grpc|(?:are|is) (?:all )?grpc\b(?! mode| data| mesh| model| option)",
+)
+
+# Dimensions (matched in this order; a matched span is not reused, so "cross-zone cost" is network only) --------
+DIMENSION_PATTERNS: list[tuple[Dimension, re.Pattern[str]]] = [
+    (
+        Dimension.NETWORK_EFFICIENCY,
+        _rx(
+            r"\bcross[- ]?(?:zone|az|availability[- ]zone|region)s?\b(?: (?:costs?|traffic|charges?|bills?|fees))?",
+            r"\bnetwork (?:overhead|hops?|efficiency|costs?|traffic)",
+            r"\begress\b|\bdata[- ]transfer\b|\bextra hops?\b|\bnetwork hops?\b|\bbandwidth\b|\blocality\b",
+        ),
+    ),
+    (
+        Dimension.SECURITY,
+        _rx(
+            r"\bsecur(?:e|ity)\b|\binsecure\b|\bisolat\w*|\bmtls\b|\bzero[- ]trust\b|\bidentit(?:y|ies)\b",
+            r"\bkeys?\b|\bblast radius\b|\battack\w*|\bthreats?\b|\bcompromis\w*|\bencrypt\w*|\bspiffe\b",
+            r"\bvulnerab\w*|\bcves?\b|\bfips\b|\bauthori[sz]ation\b|\bauthentication\b|\bsafe(?:r|st)?\b",
+        ),
+    ),
+    (
+        Dimension.PERFORMANCE,
+        _rx(
+            r"\blatenc(?:y|ies)\b|\bperform(?:ance|ant|s)?\b|\bfast(?:er|est)?\b|\bspeed\b|\bthroughput\b",
+            r"\bp9\d\b|\bmilliseconds?\b|\bslow(?:er|est|down)?\b|\bquick(?:er|est)?\b",
+        ),
+    ),
+    (
+        Dimension.MATURITY,
+        _rx(
+            r"\bmatur(?:e|ity)\b|\bproduction[- ]ready\b|\bready for production\b|\bstable\b|\bstability\b",
+            r"\bga\b|\bgenerally available\b|\bbeta\b|\balpha\b|\bexperimental\b|\bbattle[- ]tested\b",
+            r"\bproven\b|\bdeprecat\w*|\broadmap\b|\bstatus\b|\bremov(?:ed|al)\b|\bgoing away\b|\bbuild on\b",
+            r"\bbet on\b|\bfuture[- ]proof\b|\blong[- ]term\b|\bstill (?:maintained|recommended|viable|supported)\b",
+            r"\b(?:officially|fully|production) supported\b|\bsupport status\b",
+        ),
+    ),
+    (
+        Dimension.MANAGEABILITY,
+        _rx(
+            r"\bmanag(?:e|eable|eability|ement|ing)\b|\boperat(?:e|ions|ional|ing)\b|\bupgrad\w*",
+            r"\bday[- ]?2\b|\bcomplex(?:ity)?\b|\bsimpl(?:e|er|est|icity)\b|\bmaintain\w*|\bmaintenance\b",
+            r"\bops\b|\btoil\b|\binstall\w*|\bdebug\w*|\btroubleshoot\w*|\brestart\w*|\beasy\b|\beasier\b",
+        ),
+    ),
+    (
+        Dimension.RESOURCE_EFFICIENCY,
+        _rx(
+            r"\bresources?\b|\bcpu\b|\bmemory\b|\bram\b|\bfootprint\b|\bm?vcpu\b|\bmcpu\b|\bmb\b|\bmib\b|\boverhead\b",
+            r"\bheav(?:y|ier|iest)\b|\blight(?:er|est|weight)?\b",
+            r"\bcosts?\b|\bcheap(?:er|est)?\b|\bexpensive\b|\befficien(?:t|cy)\b|\bbudget\b|\bspend\b|\bbill\b",
+        ),
+    ),
+]
+
+PRIORITY_OF: dict[Dimension, Priority] = {priority.dimension: priority for priority in Priority}
+
+# Requirement phrases: each pattern sets fields of Requirements on its own ---------------------------------------
+NEGATION = re.compile(r"\b(?:no|not|never|without|none|don't|do not|doesn't|does not|isn't|aren't|won't|zero)\b")
+
+
+@dataclass(frozen=True)
+class Phrase:
+    name: str
+    pattern: re.Pattern[str]
+    sets: dict[str, Any]
+    negated: dict[str, Any] | None = None  # what it sets when a negation precedes it in the clause
+    in_questions: bool = True  # False: "which mode has the lowest latency?" asks about modes, states nothing
+
+
+PHRASES: list[Phrase] = [
+    Phrase(
+        "regulated",
+        _rx(
+            r"\b(?:we(?:'re| are)|as|for|at) (?:an? |the )?(?:\w+ )?(?:bank|fintech|insurer|hospital|clinic|"
+            r"healthcare (?:provider|company|platform)|payments? (?:company|provider|processor)|brokerage|"
+            r"trading firm|government agency|public[- ]sector (?:agency|body|organi[sz]ation))\b",
+            r"\b(?:banking|financial services|fintech|healthcare|health care|medical|insurance|government|"
+            r"public[- ]sector|defen[cs]e) (?:sector|industry|company|organi[sz]ation|platform|workloads?|data|"
+            r"customers?|clients?|regulator)",
+            r"\b(?:hipaa|pci(?:[- ]dss)?|sox|soc ?2|fedramp|gdpr|dora)\b",
+            r"\bregulated\b|\bregulators?\b|\bregulatory\b|\bcompliance (?:team|requirements?|rules|regime)",
+            r"\bstrict (?:audits?|auditors?|compliance)|\bauditors?\b|\bpatient (?:data|records)\b",
+        ),
+        {"regulated": True},
+    ),
+    Phrase(
+        "security-high",
+        _rx(
+            r"\bsecurity (?:is|comes|remains) (?:our |the |a )?(?:top|first|main|number one|#1|highest|critical|"
+            r"paramount|non-negotiable|crucial|key)",
+            r"\b(?:strict|strong|strongest|maximum|max|hard|tight) (?:workload |tenant |service )?"
+            r"(?:isolation|security)",
+            r"\bzero[- ]trust\b|\bcan't afford a (?:breach|compromise)\b|\bhostile (?:tenants|workloads)\b",
+        ),
+        {"security": "high"},
+        in_questions=False,
+    ),
+    Phrase(
+        "resources-high",
+        _rx(
+            r"\b(?:tiny|small|little|constrained|resource[- ]constrained|resource[- ]limited|cramped|underpowered)"
+            r" (?:clusters?|nodes?|vms?|machines|footprint|budget|environments?|edge)",
+            r"\bevery (?:mb|megabyte|byte|cpu|core|millicore|dollar|cent|bit of memory) (?:counts|matters)",
+            r"\b(?:limited|scarce|tight|constrained|low|short on) (?:resources|memory|cpu|ram|budget|compute)",
+            r"\b(?:memory|cpu|ram|budget|resources|compute) (?:is|are) (?:tight|scarce|limited|constrained|precious)",
+            r"\b(?:cut|reduce|lower|minimi[sz]e|save on|slash|trim|shrink) (?:the |our )?(?:resource|cpu|memory|"
+            r"infrastructure|infra|cloud|compute|proxy|kubernetes|k8s|aws|gcp|azure) (?:use|usage|costs?|bill|spend|"
+            r"spending|overhead|footprint)",
+            r"\b(?:cost|resource|budget)[- ](?:sensitive|conscious|constrained)\b",
+            r"\bedge (?:devices?|nodes?|sites?|locations?|clusters?)\b|\braspberry pis?\b",
+        ),
+        {"resources": "high"},
+    ),
+    Phrase(
+        "performance-high",
+        _rx(
+            r"\b(?:low|lowest|ultra[- ]?low|minimal|minimum) latency\b",
+            r"\blatency[- ](?:sensitive|critical|bound)\b|\breal[- ]time\b|\bhigh[- ](?:performance|throughput|"
+            r"frequency)\b|\bevery (?:millisecond|microsecond|ms) (?:counts|matters)\b|\btail latency\b",
+        ),
+        {"performance": "high"},
+        in_questions=False,
+    ),
+    Phrase(
+        "simplicity-high",
+        _rx(
+            r"\b(?:small|tiny|lean|two[- ]person|2[- ]person|three[- ]person|one[- ]person|solo|single[- ]person|"
+            r"two[- ]people|three[- ]people|understaffed|overstretched|stretched) (?:platform |ops |infra |sre |"
+            r"devops |infrastructure )?team",
+            r"\b(?:only|just) (?:one|two|three|a couple of|a few|1|2|3) (?:platform )?(?:engineers?|people|sres?|"
+            r"devops|admins?|of us|operators)",
+            r"\b(?:no|without a|don't have a|do not have a|lack a) (?:dedicated )?(?:platform|ops|sre|infra|"
+            r"infrastructure|mesh) (?:team|engineers?|experts?)",
+            r"\b(?:simple|easy|easiest|simplest|minimal|low) (?:to (?:operate|run|manage|maintain)|operations|ops|"
+            r"maintenance|operational (?:burden|overhead|effort))",
+            r"\b(?:avoid|minimi[sz]e|reduce|hate|no appetite for|low tolerance for|little tolerance for) "
+            r"(?:operational |management |ops )?(?:complexity|toil|ops work|operational burden)",
+            r"\bkeep (?:it|things|operations|ops) simple\b",
+        ),
+        {"simplicity": "high"},
+    ),
+    Phrase(
+        "maturity-high",
+        _rx(
+            r"\b(?:needs?|wants?|requires?|prefers?|must|only run|only use|stick to) (?:to )?(?:be )?"
+            r"(?:a |an |something |the most )?(?:mature|battle[- ]tested|proven|production[- ]grade|rock[- ]solid|"
+            r"stable|boring|well[- ]established)",
+            r"\b(?:can't|cannot|won't|will not|do not want to|don't want to|refuse to) (?:risk|run|use|bet on|"
+            r"adopt|deploy) (?:\w+ )?(?:beta|experimental|alpha|unproven|immature)",
+            r"\b(?:no|avoid) (?:beta|experimental|alpha) (?:software|features|tech|technology|components)",
+            r"\brisk[- ]averse\b|\bconservative (?:org|organi[sz]ation|company|team|bank)",
+        ),
+        {"maturity": "high"},
+        in_questions=False,
+    ),
+    Phrase(
+        "network-high",
+        _rx(
+            r"\b(?:our|the|high|huge|painful|growing|big) cross[- ]?(?:zone|az|region) (?:costs?|bills?|charges|"
+            r"traffic|spend|data transfer)",
+            r"\bcross[- ]?(?:zone|az|region) (?:costs?|bills?|charges|traffic|spend) (?:are|is) (?:high|huge|"
+            r"killing|painful|a (?:problem|concern|worry)|expensive)",
+            r"\b(?:egress|data[- ]transfer|network) (?:costs?|bills?|charges|fees|spend) (?:are|is) (?:high|huge|"
+            r"killing|painful|a (?:problem|concern|worry)|expensive)",
+            r"\b(?:minimi[sz]e|reduce|cut|lower|avoid) (?:network (?:hops|overhead|traffic)|cross[- ]?(?:zone|az|"
+            r"region) (?:traffic|costs?|data transfer)|egress|extra hops)",
+            r"\b(?:bandwidth|network) (?:is|are) (?:expensive|limited|constrained|scarce|saturated)",
+        ),
+        {"network": "high"},
+        in_questions=False,
+    ),
+    Phrase(
+        "grpc-none",
+        _rx(
+            r"\b(?:no|zero) grpc\b|\b(?:don't|do not|doesn't|does not|never) (?:use|speak|run|talk) grpc",
+            r"\bnone of (?:our|the) (?:services|apps|microservices|workloads) (?:use|speak|talk|are) grpc",
+            r"\b(?:only|just|all|purely|entirely) (?:rest|http(?:/json)?|json|graphql|soap)\b(?! and grpc)",
+            r"\b(?:rest|http)[- ]only\b|\bnot grpc\b",
+        ),
+        {"grpc": "none"},
+    ),
+    Phrase(
+        "grpc-all",
+        _rx(
+            r"\b(?:all|every|each|100%|entirely|exclusively) (?:of )?(?:our |the |my )?(?:\w+ )?(?:services?|"
+            r"microservices|apps?|applications|workloads|traffic|backends?|calls) (?:\w+ )?(?:speak|speaks|use|uses|"
+            r"talk|talks|are|is|run on|runs on|built on|built with|communicate over|communicates over|go over|goes"
+            r" over) (?:over |via |with |on )?(?:a |an )?grpc",
+            r"\bgrpc (?:everywhere|only|across the board|for everything|for all (?:our )?services)\b",
+            r"\beverything (?:is|speaks|uses|runs on|talks|goes over) grpc\b",
+            r"\b(?:purely|pure|all|100%)[- ]grpc\b|\bgrpc[- ]only\b|\bgrpc shop\b|\bgrpc-native\b",
+            r"(?<!not )\b(?:all|every) (?:of )?(?:our |the |my )?(?:\w+ )?(?:services?|microservices|apps?|"
+            r"applications|workloads|backends?)\b(?: [\w']+){0,6}? (?:over|via|speak|speaks|use|uses|using|in) grpc\b",
+            r"\bgrpc (?:end[- ]to[- ]end|throughout|all the way)\b|\bend[- ]to[- ]end grpc\b",
+        ),
+        {"grpc": "all"},
+    ),
+    Phrase(
+        "grpc-some",
+        _rx(
+            r"\b(?:some|a few|several|half|part|many|most|a third|a quarter|a handful) (?:of )?(?:our |the )?"
+            r"(?:\w+ )?(?:services|apps|microservices|workloads|backends) (?:\w+ )?(?:speak|use|talk|are|run)"
+            r" (?:over |on )?grpc",
+            r"\bmix(?:ed|ture)? of (?:rest|http|json)(?: and| &|/) ?grpc|\bmix(?:ed|ture)? of grpc (?:and|&) "
+            r"(?:rest|http)",
+            r"\b(?:rest|http) (?:and|&|plus) grpc\b|\bgrpc (?:and|&|plus) (?:rest|http)\b|\bpartly grpc\b",
+            r"\b(?:not all|some|a few|several|half|part|many|most) (?:of )?(?:our |the )?(?:\w+ )?(?:services|apps|"
+            r"microservices|workloads|backends)\b(?: [\w']+){0,6}? (?:over|via|speak|use|using|in) grpc\b",
+        ),
+        {"grpc": "some"},
+    ),
+    Phrase(
+        "cilium",
+        _rx(
+            r"\b(?:run|use|running|using|on|have|deployed|standardi[sz]ed on|adopted)\s+cilium\b",
+            r"\bcilium (?:is|as) (?:our|the) (?:cni|network|networking)",
+            r"\bour cni is cilium\b|\bcilium[- ](?:based|powered) (?:clusters?|cni|networking)",
+        ),
+        {"cilium": True},
+        negated={"cilium": False},
+    ),
+    Phrase(
+        "other-cni",
+        _rx(r"\b(?:use|using|run|running|on|have) (?:calico|flannel|weave|antrea|kube-router|aws vpc cni|azure cni)\b"),
+        {"cilium": False},
+    ),
+    Phrase(
+        "vms",
+        _rx(
+            r"\b(?:vms?|virtual machines?|bare[- ]metal (?:hosts|servers|machines)|ec2 instances|legacy (?:hosts|"
+            r"servers|machines)|non-kubernetes workloads|outside (?:of )?kubernetes|mainframes?)\b",
+            r"\b(?:isn't|is not|aren't|are not|not) (?:yet |all |running )?(?:on|in) kubernetes\b",
+        ),
+        {"vms": True},
+        negated={"vms": False},
+    ),
+    Phrase(
+        "multicluster",
+        _rx(
+            r"\bmulti[- ]?clusters?\b|\bmultiple clusters\b|\bseveral clusters\b|\bmany clusters\b",
+            r"\b(?:two|three|four|five|six|ten|dozens of|\d+) (?:kubernetes |k8s |gke |eks |aks )?clusters\b",
+            r"\bacross clusters\b|\bcross[- ]cluster\b|\bmulti[- ]region\b|\bclusters in (?:several|multiple|"
+            r"different) regions\b|\bclusters in \w+ and \w+\b",
+            r"\b(?:spread|split|distributed|stretched|spans?|spanning) (?:over|across) (?:\w+ ){0,2}clusters\b",
+        ),
+        {"multicluster": True},
+        negated={"multicluster": False},
+    ),
+    Phrase(
+        "single-cluster",
+        _rx(
+            r"\b(?:single|one|only) (?:kubernetes |k8s |gke |eks |aks |production |prod )?cluster\b"
+            r"(?! (?:per|for each)\b)"
+        ),
+        {"multicluster": False},
+    ),
+    Phrase(
+        "envoyfilter",
+        _rx(r"\benvoy ?filters?\b|\blua (?:filters?|scripts?|extensions?)\b|\bcustom envoy (?:config|filters?)"),
+        {"envoyfilter": True},
+        negated={"envoyfilter": False},
+    ),
+    Phrase(
+        "no-restarts",
+        _rx(
+            r"\b(?:can't|cannot|can not|won't|unable to|not allowed to|no way to|mustn't|must not|never) "
+            r"(?:\w+ ){0,3}(?:restart|bounce|recycle|reschedule|roll|redeploy|reboot)",
+            r"\b(?:no|zero) (?:pod |workload )?restarts?\b|\bwithout (?:\w+ ){0,2}restart(?:ing|s)?\b",
+            r"\brestart(?:s|ing)?(?: (?:pods|workloads|services))? (?:is|are) (?:not (?:an )?option|impossible|"
+            r"forbidden|not allowed|off the table|a no-go)",
+        ),
+        {"no_restarts": True},
+    ),
+    Phrase(
+        "restarts-ok",
+        _rx(r"\b(?:can|may|are allowed to) (?:freely )?restart (?:pods|workloads)\b|\brestarts are (?:fine|ok|okay)\b"),
+        {"no_restarts": False},
+    ),
+]
+
+# The stance rule -----------------------------------------------------------------------------------------------
+FIRST_PERSON = re.compile(
+    r"\b(?:we|we're|we've|our|ours|us|i|i'm|my|me|the team|our team|the company)\b|\bfor (?:us|me)\b"
+)
+IMPORTANCE = re.compile(
+    r"\b(?:critical|crucial|important|key|matters?|mattering|top|priority|priorities|must|paramount|essential|"
+    r"non-negotiable|care(?:s)? (?:a lot |most |deeply )?about|focus(?:ed)? on|obsess(?:ed)? (?:with|about)|"
+    r"sensitive|first|main|primary|biggest|most|big deal|concern(?:ed)?|worried|worry)\b"
+)
+DOWNPLAY = re.compile(
+    r"\b(?:don't|do not|doesn't|does not|don't really|not) (?:care|worry|mind)\b|\b(?:isn't|is not|aren't|are not|"
+    r"not) (?:a |an |our |that )?(?:big |major |real |top |high )?(?:concern|priority|issue|problem|deal)|\bmatters? "
+    r"(?:less|little|not)\b|\b(?:least|low) (?:priority|concern)\b|\bless important\b"
+)
+STANCE_TOPICS: dict[Priority, re.Pattern[str]] = {
+    Priority.SECURITY: re.compile(r"\bsecur(?:e|ity)\b|\bisolation\b|\bcompliance\b"),
+    Priority.RESOURCES: re.compile(r"\b(?:resource|cpu|memory|ram|footprint|cost|costs|budget|efficiency|overhead)\b"),
+    Priority.PERFORMANCE: re.compile(r"\b(?:latency|performance|speed|throughput|fast)\b"),
+    Priority.SIMPLICITY: re.compile(
+        r"\b(?:simplicity|complexity|operations|ops|operational|manageability|upgrades?)\b"
+    ),
+    Priority.MATURITY: re.compile(r"\b(?:maturity|stability|stable|production[- ]readiness)\b"),
+    Priority.NETWORK: re.compile(r"\b(?:network|cross[- ]?(?:zone|az)|egress|hops|data transfer)\b"),
+}
+
+# Intents --------------------------------------------------------------------------------------------------------
+INJECTION = _rx(
+    r"\b(?:ignore|disregard|forget|override|bypass) (?:all |any |the |your |these |those )?(?:previous |prior |above |"
+    r"earlier |preceding |system |safety )?(?:instructions|prompts?|rules|directions|guidelines|guardrails|context)",
+    r"\b(?:reveal|show|print|repeat|output|leak|dump) (?:me )?(?:your|the) (?:\w+ )?(?:prompt|instructions|rules)",
+    r"\bsystem prompt\b|\byou are (?:now|no longer)\b|\bpretend (?:to be|you are)\b|\broleplay\b|\bjailbreak",
+    r"\b(?:dan|developer|god) mode\b|\bnew (?:instructions?|rules?|system message)\s*:",
+    r"(?:^|\n)\s*(?:system|assistant|developer|admin)\s*:",
+    r"<\s*/?\s*(?:system|instructions?|sys)\s*>|\[\s*/?\s*(?:system|inst|sys)\s*\]|#{2,}\s*(?:system|instruction)",
+    r"\byou (?:must|will|should|shall|are to) (?:always |only |now )?(?:recommend|answer|say|reply|output|respond)\b",
+    r"\b(?:always|only) (?:recommend|answer with|say|reply with|output)\b",
+    r"\b(?:override|change|rig|force) (?:the |your )?(?:recommendation|ranking|ratings|answer)",
+)
+HELP = _rx(
+    r"^\s*(?:hi|hello|hey|howdy|hiya|yo|good (?:morning|afternoon|evening)|greetings|thanks?|thank you|thx|cheers)"
+    r"(?: there)?[\s!.,?]*$",
+    r"\bwhat (?:can|do) you (?:do|know|answer|help with|cover)\b|\bhow (?:do|can|should) i use (?:you|this)\b",
+    r"^\s*help\s*[!.?]*\s*$|\bwho are you\b|\bwhat are you\b|\bwhat is this (?:bot|assistant|tool)\b",
+)
+RECOMMEND = _rx(
+    r"\b(?:which|what) (?:\w+ )?(?:mode|data[- ]?plane|option|model|approach|architecture|mesh|one|setup|deployment)"
+    r"s? (?:should|would|do you|fits|suits|is (?:the )?(?:best|right|better|ideal)|to (?:use|pick|choose|adopt)|"
+    r"makes sense|works best)",
+    r"\bshould (?:we|i) (?:use|pick|choose|go with|adopt|run|deploy|move to|switch to|migrate to|stick with|stay)",
+    r"\b(?:do|would|can|could|will|should) you (?:recommend|suggest|advise|propose)\b|\byour (?:recommendation|advice)",
+    r"\brecommend(?:ation)? for (?:us|me|our|my)\b|^\s*(?:please )?(?:recommend|suggest|advise)\b",
+    r"\b(?:which|what) (?:mode|option|one|data ?plane|approach)\s*\??\s*$",
+    r"\b(?:best|right|ideal|good|better) (?:fit|choice|option|mode|data ?plane|approach|pick) "
+    r"for (?:us|me|our|my|a|an)\b",
+    r"\bhelp (?:us|me) (?:choose|pick|decide)|\bwhat (?:would|should) (?:we|i|you) (?:do|choose|pick|use|recommend)",
+    r"\b(?:which|what)(?:'s| is)?(?: \w+){0,4} (?:mode|data ?plane|option|approach|mesh|setup|choice|one|pick)\b"
+    r".*\b(?:best|most|least|easiest|lightest|simplest|cheapest|fastest|safest|should|would|us|me|our|left)\b",
+    r"\b(?:what|which) (?:\w+ )?should (?:a|an|the|our|my) [\w -]{1,40}? (?:use|pick|choose|run|adopt|go with)\b",
+    r"\bwhich (?:is|would be|one is) (?:best|better|right|the best) for (?:us|me|our|my)\b",
+    r"\b(?:which|what) (?:mode|option|one) (?:for|fits)\b|\bwhich mode\b|\bwhat mode\b",
+    r"\b(?:change|affect|alter|flip) (?:the|your) (?:pick|recommendation|choice|answer|ranking)\b",
+    r"\b(?:make sense|a good fit|the right (?:choice|fit)|right|work) for (?:us|me|our \w+)\b",
+    r"\bstill (?:the )?(?:best|right) (?:pick|choice|option|fit)\b",
+)
+COMPARE = _rx(
+    r"\bwhich\b|\bor\b|\bside by side\b|\brank\w*|\bagainst\b|\bbetween\b|\bwins?\b",  # with two or more modes
+    r"\bvs\.?\b|\bversus\b|\bcompar\w*|\bdifferen(?:ce|ces|t from)\b|\bdiffer\b|\bbetter than\b|\bworse than\b",
+    r"\b(?:more|less) \w+ than\b|\b\w+er than\b|\bhow do(?:es)? .* stack up\b|\bpros and cons\b|\btrade-?offs?\b",
+    r"\bwhich (?:is|one is|of them is|has) (?:more|less|the (?:most|least|lowest|highest|best)|better|faster|"
+    r"cheaper|safer|simpler)",
+)
+ALL_MODES = re.compile(r"\b(?:all|the) (?:four|4) (?:modes|models|options|data ?planes)\b|\ball (?:the )?modes\b")
+WHY_NOT = re.compile(r"\bwhy (?:not|isn't|wasn't|didn't you (?:pick|choose|recommend))\b")
+WHAT_IF = re.compile(r"\bwhat if (?:we|i|our)\b|\b(?:and|but) (?:if|what if) (?:we|i)\b|\bsuppose (?:we|i)\b")
+ANAPHORA = re.compile(
+    r"\b(?:it|its|it's|itself|that|this|those|these|them|they|their)\b(?! (?:is|are) (?:a|an|the)\b)"
+    r"|\bthe (?:first|second|top|recommended|winning|chosen|same|other|runner[- ]up|last) (?:one|option|mode|pick|"
+    r"choice)\b|\bthe runner[- ]up\b"
+)
+REFERRING_NAME = re.compile(  # words that stand for one mode named earlier: "that option", "the runner-up"
+    r"\b(?:that|this|the (?:first|second|top|recommended|winning|chosen|same|other|last)) "
+    r"(?:one|option|mode|pick|choice|data ?plane|model)\b|\bthe runner[- ]up\b",
+    re.IGNORECASE,
+)
+FOLLOWUP_OPENER = re.compile(r"^\s*(?:and|what about|how about|but|also|ok(?:ay)?,?|so|then)\b")
+EXPLAIN = re.compile(
+    r"(?:^|[.?!]\s+)(?:what (?:is|are|does|do|was|were)|how (?:does|do|much|many|is|are|did|long)|when|"
+    r"why (?:is|are|does|do)|explain|describe|define|tell me (?:about|how|what|when)|is (?:it|there)|does|"
+    r"do (?:ztunnel|waypoints|sidecars|cilium))\b"
+)
+
+DOMAIN = re.compile(
+    r"\b(?:mesh|modes?|data ?planes?|istio|envoy|prox(?:y|ies)|sidecars?|ambient|cilium|grpc|xds|ztunnel|"
+    r"waypoints?|hbone|ebpf|mtls|tls|"
+    r"kubernetes|k8s|clusters?|pods?|cni|data ?plane|control ?plane|linkerd|spiffe|spire|nist|microservices?|l4|l7|"
+    r"gateways?|certificates?|encryption|zero[- ]trust|network ?polic(?:y|ies)|envoyfilter|wasm|ingress|egress|"
+    r"latency|istiod|services?|workloads?|namespaces?|daemonset|helm|openshift|gke|eks|aks|consul|kuma)\b"
+)
+
+
+def find_modes(text: str) -> list[Mode]:
+    """The modes `text` names, in order of first mention ("gRPC" spoken by services does not count)."""
+    masked = mask(text, GRPC_AS_PROTOCOL)
+    found = [(match.start(), mode) for mode, pattern in MODE_PATTERNS.items() if (match := pattern.search(masked))]
+    return [mode for _, mode in sorted(found)]
+
+
+def find_dimensions(text: str) -> list[Dimension]:
+    found: list[tuple[int, Dimension]] = []
+    remaining = text
+    for dimension, pattern in DIMENSION_PATTERNS:
+        match = pattern.search(remaining)
+        if match:
+            found.append((match.start(), dimension))
+            remaining = mask(remaining, pattern)
+    return [dimension for _, dimension in sorted(found)]
+
+
+def mask(text: str, pattern: re.Pattern[str]) -> str:
+    """`text` with every match of `pattern` blanked out (same length, so positions stay valid)."""
+    return pattern.sub(lambda m: " " * len(m.group(0)), text)
+
+
+def phrase_requirements(sentence: str) -> tuple[dict[str, Any], list[str]]:
+    """Requirement fields stated by fixed phrases in one sentence, and the names of the phrases that fired."""
+    sets: dict[str, Any] = {}
+    fired: list[str] = []
+    # A question in the third person asks about the modes ("which mode has the lowest latency?"): it states no
+    # priority; if it names a mode ("can Cilium mesh VMs?") it states no fact about the user's platform either.
+    third_person_question = is_question(sentence) and not FIRST_PERSON.search(sentence)
+    about_a_mode = third_person_question and bool(find_modes(sentence)) and not RECOMMEND.search(sentence)
+    for phrase in PHRASES:
+        if (third_person_question and not phrase.in_questions) or about_a_mode:
+            continue
+        match = phrase.pattern.search(sentence)
+        if match is None:
+            continue
+        negated = phrase.negated is not None and NEGATION.search(sentence[: match.start()][-40:]) is not None
+        chosen = phrase.negated if negated and phrase.negated is not None else phrase.sets
+        for name, value in chosen.items():
+            sets.setdefault(name, value)
+        fired.append(phrase.name + ("(negated)" if negated else ""))
+    if sets.get("regulated") is True:
+        sets.setdefault("security", "high")
+    return sets, fired
+
+
+QUESTION_START = re.compile(
+    r"^\s*(?:what|how|when|why|where|who|which|is|are|does|do|can|could|will|would|has|have|did|should|"
+    r"explain|describe|tell me|define|list|show)\b"
+)
+
+
+def is_question(sentence: str) -> bool:
+    return sentence.rstrip().endswith("?") or QUESTION_START.search(sentence) is not None
+
+
+def stance_requirements(clause: str) -> dict[str, Any]:
+    """Priorities raised (or lowered) by "<first person> ... <topic> ... <importance>" in one clause."""
+    if not FIRST_PERSON.search(clause) and not re.search(r"\b(?:matters?|priority|critical|crucial)\b", clause):
+        return {}
+    downplayed = DOWNPLAY.search(clause) is not None
+    if not downplayed and not IMPORTANCE.search(clause):
+        return {}
+    return {
+        priority.value: "low" if downplayed else "high"
+        for priority, topic in STANCE_TOPICS.items()
+        if topic.search(clause)
+    }
+
+
+def any_match(pattern: re.Pattern[str], texts: Iterable[str]) -> bool:
+    return any(pattern.search(text) for text in texts)
