@@ -1,0 +1,63 @@
+"""The FastAPI application: `create_app()`; its lifespan loads the model and opens the index once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from starlette.concurrency import run_in_threadpool
+
+from assistant import __version__
+from assistant.api import errors
+from assistant.api.deps import RateLimiter
+from assistant.api.examples import add_examples
+from assistant.api.middleware import RequestContext
+from assistant.api.observability import Metrics, configure_logging
+from assistant.api.routes import answers, chat_completions, feedback, health, knowledge
+from assistant.api.slack import mount_slack
+from assistant.config import Settings, get_settings
+from assistant.errors import AssistantError
+from assistant.service import Service
+
+log = logging.getLogger("assistant.api")
+
+DESCRIPTION = """Cited, deterministic advice on choosing a service-mesh data-plane model (sidecar, ambient, cilium,
+grpc). Authenticate with `Authorization: Bearer <key>` when the server has `ASSISTANT_API_KEYS`. Every error has
+the body `{"error": {"code", "message", "hint"}}`."""
+
+
+def create_app(settings: Settings | None = None, *, service: Service | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            await run_in_threadpool(app.state.service.warm_up)
+        except AssistantError as exc:  # serve anyway: /readyz says what is missing and picks it up later
+            log.warning("not ready: %s", exc.message, extra={"fields": {"hint": exc.hint}})
+        yield
+
+    app = FastAPI(title="Mesh Assistant API", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.service = service or Service(settings)
+    app.state.metrics = Metrics()
+    app.state.limiter = RateLimiter(settings.rate_limit_per_minute)
+    errors.install(app)
+    app.add_middleware(RequestContext, max_body=settings.max_body_bytes, metrics=app.state.metrics)
+    for router in (answers.router, knowledge.router, chat_completions.router, feedback.router, health.router):
+        app.include_router(router)
+    mount_slack(app)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            app.openapi_schema = add_examples(schema)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,151 @@
+"""An example for every schema in the OpenAPI document (added to the generated components)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+CITATION = {
+    "n": 1,
+    "chunk_id": "rating:sidecar:security",
+    "doc_id": "ratings",
+    "title": "Ratings: Sidecar",
+    "section": "Security",
+    "source_url": "https://istio.io/latest/docs/overview/dataplane-modes/",
+    "snippet": "Every workload gets its own Envoy and its own keys.",
+    "modes": ["sidecar"],
+}
+REASON = {
+    "text": "Sidecar is rated 5/5 for security, which you weigh high: Every workload gets its own Envoy.",
+    "ref": "rating:sidecar:security",
+}
+CONTRIBUTION = {"dimension": "security", "level": "high", "weight": 8.0, "rating": 5, "points": 40.0}
+RANKED = {
+    "mode": "sidecar",
+    "rank": 1,
+    "score": 0.83,
+    "points": 54.0,
+    "contributions": [CONTRIBUTION],
+    "adjustment": 0.0,
+    "reasons": [REASON],
+    "caveats": [],
+}
+CHANGE = {"kind": "priority", "name": "security", "before": "high", "after": "medium"}
+COUNTERFACTUAL = {
+    "change": CHANGE,
+    "mode": "ambient",
+    "text": "If security mattered less (medium instead of high), Ambient would lead.",
+}
+EXCLUDED = {
+    "mode": "grpc",
+    "reason": {
+        "text": "Proxyless gRPC meshes only gRPC traffic, and none of your services speak gRPC.",
+        "ref": "capability:non_grpc_traffic:grpc",
+    },
+}
+REQUIREMENTS = {"security": "high", "regulated": True}
+RECOMMENDATION = {
+    "requirements": REQUIREMENTS,
+    "effective": {"security": "high", "resources": "medium", "grpc": "unknown", "regulated": "true"},
+    "ranking": [RANKED],
+    "excluded": [EXCLUDED],
+    "assumptions": ["Not stated, so weighed medium: resource constraints."],
+    "counterfactuals": [COUNTERFACTUAL],
+    "margin": 0.06,
+}
+CONFIDENCE = {"score": 0.76, "label": "high"}
+RETRIEVED = {"chunk_id": "sidecar#3f2a9c1d0b7e4a55", "doc_id": "sidecar", "modes": ["sidecar"], "score": 0.0325}
+ANSWER = {
+    "id": "9f1c2b7e8a6d4c3b9a1e2f3d4c5b6a79",
+    "question": "We're a bank with strict isolation needs. Which mode?",
+    "text": "**Sidecar** is the best fit for what you described.\n\n- Sidecar is rated 5/5 for security [1].",
+    "intent": "recommend",
+    "citations": [CITATION],
+    "recommendation": RECOMMENDATION,
+    "requirements": REQUIREMENTS,
+    "modes": [],
+    "dimensions": ["security"],
+    "resolved_question": "We're a bank with strict isolation needs. Which mode?",
+    "refused": False,
+    "confidence": CONFIDENCE,
+    "notes": [],
+    "retrieved": [RETRIEVED],
+    "timings": {"understand": 7.1, "retrieve": 1.2, "rules": 0.9, "compose": 0.4, "total": 10.2},
+}
+TURN = {"role": "user", "content": "We're a bank. Which mode?"}
+FEEDBACK = {
+    "id": 1,
+    "answer_id": ANSWER["id"],
+    "rating": "up",
+    "comment": "Clear and sourced.",
+    "source": "key:1a2b3c4d5e6f",
+    "created_at": "2026-11-26T10:00:00+00:00",
+}
+ERROR = {
+    "code": "index_not_built",
+    "message": "No index has been built yet.",
+    "hint": "Build it with `assistant index`.",
+}
+
+EXAMPLES: dict[str, Any] = {
+    "AskRequest": {"question": ANSWER["question"], "history": [TURN]},
+    "Turn": TURN,
+    "Answer": ANSWER,
+    "Citation": CITATION,
+    "Confidence": CONFIDENCE,
+    "RetrievedPassage": RETRIEVED,
+    "Recommendation": RECOMMENDATION,
+    "RankedMode": RANKED,
+    "Contribution": CONTRIBUTION,
+    "Reason": REASON,
+    "ExcludedMode": EXCLUDED,
+    "Counterfactual": COUNTERFACTUAL,
+    "Change": CHANGE,
+    "Requirements": REQUIREMENTS,
+    "RecommendRequest": {"requirements": {"resources": "high", "grpc": "all"}},
+    "PassagePublic": {
+        "chunk_id": RETRIEVED["chunk_id"],
+        "doc_id": "sidecar",
+        "title": "Sidecar mode: Istio's classic per-workload Envoy data plane",
+        "section": "Resource cost",
+        "modes": ["sidecar"],
+        "score": 0.0325,
+        "similarity": 0.61,
+        "text": "One sidecar with 2 worker threads uses about 0.20 vCPU and 60 MB at 1000 requests per second.",
+        "source_url": "https://istio.io/latest/docs/ops/deployment/performance-and-scalability/",
+        "as_of": "2026-04-15",
+    },
+    "ModePublic": {"id": "ambient", "label": "Ambient", "summary": "A shared per-node ztunnel handles L4."},
+    "ChatMessage": {"role": "user", "content": "Which mode for a two-person team?"},
+    "ChatCompletionRequest": {
+        "model": "mesh-assistant",
+        "messages": [{"role": "user", "content": "Which mode for a two-person team?"}],
+        "stream": False,
+    },
+    "FeedbackRequest": {"answer_id": ANSWER["id"], "rating": "up", "comment": "Clear and sourced."},
+    "FeedbackPublic": FEEDBACK,
+    "FeedbackSummaryPublic": {"total": 3, "up": 2, "down": 1, "recent": [FEEDBACK]},
+    "ErrorDetail": ERROR,
+    "ErrorResponse": {"error": ERROR},
+    "Readiness": {
+        "status": "ready",
+        "generation": "mesh-g20261126101500000000",
+        "chunks": 436,
+        "model": "all-MiniLM-L6-v2",
+        "built_at": "2026-11-26T10:15:00+00:00",
+        "stale": False,
+    },
+    "HTTPValidationError": {"detail": [{"loc": ["body", "question"], "msg": "Field required", "type": "missing"}]},
+    "ValidationError": {"loc": ["body", "question"], "msg": "Field required", "type": "missing"},
+}
+
+
+def add_examples(schema: dict[str, Any]) -> dict[str, Any]:
+    """Give every component schema an example: from EXAMPLES, or an enum's first value."""
+    for name, component in schema.get("components", {}).get("schemas", {}).items():
+        if "examples" in component or "example" in component:
+            continue
+        if name in EXAMPLES:
+            component["examples"] = [EXAMPLES[name]]
+        elif "enum" in component:
+            component["examples"] = [component["enum"][0]]
+    return schema

@@ -1,0 +1,118 @@
+"""ASGI middleware: request ids, the request-size limit, the request log and per-route metrics."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from assistant.api.observability import Metrics, request_id
+
+log = logging.getLogger("assistant.api")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RequestContext:
+    """Request id on every response and log line; body limit (413); one structured log line and metrics per request."""
+
+    def __init__(self, app: ASGIApp, *, max_body: int, metrics: Metrics) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
+        incoming = headers.get("x-request-id", "")
+        rid = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
+        sent_start = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, sent_start
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                sent_start = True
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+            await send(message)
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise _BodyTooLargeError
+            return message
+
+        try:
+            declared = int(headers.get("content-length", "0") or 0)
+        except ValueError:
+            declared = 0
+        try:
+            if declared > self.max_body:
+                raise _BodyTooLargeError
+            await self.app(scope, limited_receive, send_with_id)
+        except _BodyTooLargeError:
+            if not sent_start:
+                await _too_large(send_with_id, self.max_body)
+        finally:
+            route = _route(scope)
+            elapsed = time.perf_counter() - started
+            self.metrics.requests.labels(route, scope["method"], str(status)).inc()
+            self.metrics.latency.labels(route).observe(elapsed)
+            log.info(
+                "request",
+                extra={
+                    "fields": {
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                    }
+                },
+            )
+            request_id.reset(token)
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
+async def _too_large(send: Any, limit: int) -> None:
+    body = json.dumps(
+        {
+            "error": {
+                "code": "too_large",
+                "message": f"The request body is larger than {limit // 1024} KiB.",
+                "hint": "Send a shorter question or less history.",
+                "request_id": request_id.get(),
+            }
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _route(scope: Scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return str(path) if path else "unmatched"

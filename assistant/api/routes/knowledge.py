@@ -1,0 +1,52 @@
+"""GET /v1/search, /v1/modes, /v1/ratings."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from assistant.api.deps import ClientDep, ServiceDep
+from assistant.api.models import ModePublic, PassagePublic
+from assistant.api.routes.answers import ERRORS
+from assistant.domain.vocabulary import Mode
+
+router = APIRouter(prefix="/v1", tags=["knowledge"])
+
+
+@router.get("/search", response_model=list[PassagePublic], responses=ERRORS)
+def search(
+    service: ServiceDep,
+    _client: ClientDep,
+    q: Annotated[str, Query(min_length=1, max_length=4000, description="What to look for.")],
+    k: Annotated[int, Query(ge=1, le=50, description="How many passages.")] = 5,
+    mode: Annotated[list[Mode] | None, Query(description="Only passages about these modes.")] = None,
+) -> list[PassagePublic]:
+    """Hybrid (dense + BM25) search over the corpus and ingested documents."""
+    return [
+        PassagePublic(
+            chunk_id=p.chunk.id,
+            doc_id=p.chunk.doc_id,
+            title=p.chunk.title,
+            section=p.chunk.section,
+            modes=list(p.chunk.modes),
+            score=round(p.score, 6),
+            similarity=round(p.similarity, 4),
+            text=p.chunk.text,
+            source_url=p.chunk.source_url,
+            as_of=p.chunk.as_of,
+        )
+        for p in service.search(q, k=k, modes=mode or [])
+    ]
+
+
+@router.get("/modes", response_model=list[ModePublic], responses=ERRORS)
+def modes(service: ServiceDep, _client: ClientDep) -> list[ModePublic]:
+    """The four data-plane modes."""
+    return [ModePublic.model_validate(m) for m in service.modes()]
+
+
+@router.get("/ratings", responses=ERRORS)
+def ratings(service: ServiceDep, _client: ClientDep) -> dict[str, Any]:
+    """The ratings matrix (score, rationale, source per mode and dimension) and the capability facts."""
+    return service.ratings_table()

@@ -1,0 +1,1 @@
+"""The eval suite: question/answer fixtures, deterministic metrics and the regression gate."""
