@@ -1,5 +1,6 @@
 """The UI in a real browser: `streamlit run ui/app.py` as a subprocess over the live API, Chromium driven by
-Playwright. Refreshes the README's screenshots in ui/screenshots/."""
+Playwright. With ASSISTANT_UPDATE_SCREENSHOTS=1 (`make screenshots`) it refreshes the README's screenshots in
+ui/screenshots/; otherwise they stay in the test's folder, so a test run never dirties the checkout."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ SCREENSHOTS = ROOT / "ui" / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 # Read while collecting: the autouse `isolated_settings` fixture removes every ASSISTANT_* variable before a test.
 REQUIRED = bool(os.environ.get("ASSISTANT_REQUIRE_BROWSER"))
+UPDATE_SCREENSHOTS = bool(os.environ.get("ASSISTANT_UPDATE_SCREENSHOTS"))
 LAUNCH_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -110,12 +112,13 @@ def fit_to_content(page: Page) -> None:
 
 
 def save(target: Page | Locator, tmp_path: Path, name: str) -> None:
-    """A screenshot in the test's folder, copied over the committed one in ui/screenshots/."""
+    """A screenshot in the test's folder; copied over the committed one in ui/screenshots/ when asked to."""
     shot = tmp_path / name
     target.screenshot(path=shot, animations="disabled")
     assert shot.stat().st_size > 10_000
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(shot, SCREENSHOTS / name)
+    if UPDATE_SCREENSHOTS:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, SCREENSHOTS / name)
 
 
 def test_a_question_streams_a_cited_answer_with_its_recommendation(
