@@ -28,7 +28,7 @@ from assistant.domain.vocabulary import Mode
 from assistant.embeddings import Embedder, Vectors
 from assistant.errors import AssistantError, IndexCorruptError, IndexMismatchError
 from assistant.indexing.records import StoredChunk, from_record, group_sentences
-from assistant.indexing.store import FORMAT_VERSION, IndexStore, Manifest
+from assistant.indexing.store import FORMAT_VERSION, IndexStore, Manifest, read_all
 
 RRF_K = 60
 MIN_FETCH = 20
@@ -49,22 +49,22 @@ class _Snapshot:
     def __init__(self, store: IndexStore, manifest: Manifest, embedder: Embedder) -> None:
         self.manifest = manifest
         self.collection = store.collection(manifest.generation)
-        got = self.collection.get(include=["embeddings", "documents", "metadatas"])
+        got = read_all(self.collection, ["embeddings", "documents", "metadatas"])
         try:
             chunks = [
                 from_record(chunk_id, text or "", meta or {})
-                for chunk_id, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True)
+                for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
             ]
             self.sentence_collection = store.sentences(manifest.generation)
-            sentences = self.sentence_collection.get(include=["embeddings", "metadatas"])
+            sentences = read_all(self.sentence_collection, ["embeddings", "metadatas"])
         except (KeyError, ValueError) as exc:
             raise IndexCorruptError(f"Index generation {manifest.generation} has unreadable records ({exc}).") from exc
         order = sorted(range(len(chunks)), key=lambda i: chunks[i].chunk.id)  # stable tie-breaks
         self.chunks = [chunks[i] for i in order]
-        embeddings = got["embeddings"] if got["embeddings"] is not None and order else np.zeros((0, embedder.dimension))
+        embeddings = got["embeddings"] if order else np.zeros((0, embedder.dimension))
         self.vectors: Vectors = np.asarray(embeddings, dtype=np.float32)[order]
         self.sentence_vectors = group_sentences(
-            sentences["embeddings"] if sentences["embeddings"] is not None else [],
+            sentences["embeddings"],
             sentences["metadatas"] or [],
             "chunk_id",
         )

@@ -14,6 +14,7 @@ import pytest
 from assistant.config import Settings
 from assistant.embeddings import Embedder
 from assistant.errors import IndexCorruptError, IndexMismatchError, IndexNotBuiltError
+from assistant.indexing import store as store_module
 from assistant.indexing.build import build_index
 from assistant.indexing.store import IndexStore, chroma_path
 from assistant.retrieval import Retriever
@@ -34,6 +35,19 @@ def test_reindexing_without_changes_embeds_nothing(private_index: Settings, embe
     report = build_index(private_index, embedder)
     assert (report.embedded, report.reused, report.removed) == (0, len(before), 0)
     assert all_chunks(private_index) == before
+
+
+def test_collections_larger_than_one_read_are_read_whole(
+    private_index: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large indexes are read page by page (one get() of 100k rows exceeds SQLite's variable limit)."""
+    before = all_chunks(private_index)
+    monkeypatch.setattr(store_module, "READ_PAGE", 7)  # hundreds of pages, and a short last one
+    report = build_index(private_index, embedder)
+    assert (report.embedded, report.reused) == (0, len(before))
+    retriever = Retriever.open(private_index, embedder)
+    assert sorted(stored.chunk.id for stored in retriever.stored()[0]) == sorted(before)
+    assert retriever.status().chunks == len(before)
 
 
 def test_editing_one_document_embeds_only_its_changed_chunks(private_index: Settings, embedder: Embedder) -> None:

@@ -17,7 +17,7 @@ from assistant.embeddings import Embedder, Vectors
 from assistant.indexing.chunking import ChunkSpec, make_chunks
 from assistant.indexing.ingest import load_user_documents
 from assistant.indexing.records import chunk_metadata, group_sentences, sentence_records
-from assistant.indexing.store import FORMAT_VERSION, IndexStore, Manifest, build_lock
+from assistant.indexing.store import FORMAT_VERSION, IndexStore, Manifest, build_lock, read_all
 
 Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
 _NONE: Vectors = np.zeros((0, 0), dtype=np.float32)
@@ -107,15 +107,12 @@ def build_index(
 
 def _stored_vectors(store: IndexStore, current: Manifest) -> dict[str, _Vectors]:
     """The serving generation's chunk and sentence vectors, by content hash."""
-    chunks = store.collection(current.generation).get(include=["embeddings", "metadatas"])
-    sentences = store.sentences(current.generation).get(include=["embeddings", "metadatas"])
-    by_hash = group_sentences(
-        sentences["embeddings"] if sentences["embeddings"] is not None else [], sentences["metadatas"] or [], "hash"
-    )
-    embeddings = chunks["embeddings"] if chunks["embeddings"] is not None else []
+    chunks = read_all(store.collection(current.generation), ["embeddings", "metadatas"])
+    sentences = read_all(store.sentences(current.generation), ["embeddings", "metadatas"])
+    by_hash = group_sentences(sentences["embeddings"], sentences["metadatas"], "hash")
     return {
         str(meta["hash"]): _Vectors(np.asarray(vector, dtype=np.float32), by_hash.get(str(meta["hash"]), _NONE))
-        for vector, meta in zip(embeddings, chunks["metadatas"] or [], strict=True)
+        for vector, meta in zip(chunks["embeddings"], chunks["metadatas"], strict=True)
     }
 
 

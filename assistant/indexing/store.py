@@ -202,3 +202,17 @@ def _http_client(url: str) -> ClientAPI:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+READ_PAGE = 5000  # rows per get(): reading a large collection in one call exceeds SQLite's variable limit
+
+
+def read_all(collection: Collection, include: list[str]) -> dict[str, list[Any]]:
+    """Every row of `collection`, page by page: "ids" and the fields in `include`, as lists in one order."""
+    got: dict[str, list[Any]] = {name: [] for name in ["ids", *include]}
+    while True:
+        page: Any = collection.get(include=include, limit=READ_PAGE, offset=len(got["ids"]))  # type: ignore[arg-type]
+        for name, rows in got.items():
+            rows.extend(page[name] if page[name] is not None else [])
+        if len(page["ids"]) < READ_PAGE:
+            return got
