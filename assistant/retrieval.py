@@ -27,7 +27,7 @@ from assistant.domain.text import names, plain, terms
 from assistant.domain.vocabulary import Mode
 from assistant.embeddings import Embedder, Vectors
 from assistant.errors import AssistantError, IndexCorruptError, IndexMismatchError
-from assistant.indexing.records import StoredChunk, from_record, group_sentences
+from assistant.indexing.records import StoredChunk, chunk_of_sentence, from_record, group_sentences
 from assistant.indexing.store import FORMAT_VERSION, IndexStore, Manifest, read_all
 
 RRF_K = 60
@@ -111,6 +111,11 @@ class Retriever:
             stale = False  # no local corpus (e.g. a shared Chroma server): nothing to compare with
         return IndexStatus(manifest.generation, manifest.model, manifest.chunk_count, manifest.built_at, stale)
 
+    @property
+    def generation(self) -> str:
+        """The index generation searches currently read."""
+        return self._snapshot.manifest.generation
+
     def refresh(self, *, min_interval: float = 2.0) -> bool:
         """Load the serving generation if another process switched it; at most once per `min_interval` s."""
         now = time.monotonic()
@@ -142,6 +147,10 @@ class Retriever:
     def embed(self, texts: Sequence[str]) -> Vectors:
         """Vectors for `texts` in one model call."""
         return self.embedder.encode(texts)
+
+    def embed_many(self, texts: Sequence[str]) -> Vectors:
+        """Vectors for many `texts`, in batches (one call for hundreds of texts would hold a large activation)."""
+        return self.embedder.encode_batched(texts)
 
     def embed_with_spans(
         self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
@@ -242,12 +251,9 @@ class Retriever:
         if not count:
             return []
         query: Any = [vector]
-        hits = snapshot.sentence_collection.query(query_embeddings=query, n_results=count, include=["metadatas"])
-        ranked = dict.fromkeys(
-            snapshot.position[str(meta["chunk_id"])]
-            for meta in (hits["metadatas"] or [[]])[0]
-            if str(meta["chunk_id"]) in snapshot.position
-        )
+        hits = snapshot.sentence_collection.query(query_embeddings=query, n_results=count, include=[])
+        chunk_ids = (chunk_of_sentence(sentence_id) for sentence_id in hits["ids"][0])  # ids, not metadata: 3x faster
+        ranked = dict.fromkeys(snapshot.position[chunk_id] for chunk_id in chunk_ids if chunk_id in snapshot.position)
         return [p for p in ranked if mask is None or mask[p]][:fetch]
 
     @staticmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 # A sentence ends at . ! or ? followed by whitespace and an upper-case letter, digit, quote or bracket,
@@ -53,6 +54,7 @@ def _trim(text: str, span: tuple[int, int]) -> tuple[int, int] | None:
     return (start, end) if any(ch.isalnum() for ch in text[start:end]) else None
 
 
+@functools.lru_cache(maxsize=16_384)  # the same corpus sentences, for every answer
 def plain(sentence: str) -> str:
     """A sentence without markdown markup (bullets, emphasis, code ticks), on one line."""
     return " ".join(_MARKUP.sub("", sentence).split())
@@ -87,10 +89,15 @@ _SAME_TERM = [
 
 def terms(text: str) -> list[str]:
     """Lower-cased, stemmed content words (stopwords removed), in order."""
+    return list(_terms(text))
+
+
+@functools.lru_cache(maxsize=16_384)  # every answer re-reads the same corpus sentences: a third of its time
+def _terms(text: str) -> tuple[str, ...]:
     lowered = _POSSESSIVE.sub("", text.lower())
     for pattern, replacement in _SAME_TERM:
         lowered = pattern.sub(replacement, lowered)
-    return [stem(w) for w in _WORD.findall(lowered) if w not in STOPWORDS]
+    return tuple(stem(w) for w in _WORD.findall(lowered) if w not in STOPWORDS)
 
 
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][A-Za-z0-9]*[a-z0-9][A-Za-z0-9]*\b|\b[a-z]*\d+(?:\.\d+)+[a-z]*\b")

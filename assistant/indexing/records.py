@@ -55,12 +55,24 @@ def chunk_metadata(spec: ChunkSpec) -> dict[str, Any]:
     return metadata
 
 
+SENTENCE_MARK = "#s"
+
+
+def sentence_id(chunk_id: str, position: int) -> str:
+    return f"{chunk_id}{SENTENCE_MARK}{position}"
+
+
+def chunk_of_sentence(sentence: str) -> str:
+    """The chunk id a sentence id was made from (the mark is split off at its last occurrence)."""
+    return sentence.rsplit(SENTENCE_MARK, 1)[0]
+
+
 def sentence_records(specs: Sequence[ChunkSpec], vectors: Sequence[Vectors]) -> SentenceRecords:
     ids: list[str] = []
     metadatas: list[dict[str, Any]] = []
     for spec, rows in zip(specs, vectors, strict=True):
         for position in range(len(rows)):
-            ids.append(f"{spec.chunk.id}#s{position}")
+            ids.append(sentence_id(spec.chunk.id, position))
             metadatas.append({"chunk_id": spec.chunk.id, "hash": spec.content_hash, "position": position})
     dimension = vectors[0].shape[1] if vectors else 0
     stacked = np.vstack(vectors) if ids else np.zeros((0, dimension), dtype=np.float32)
