@@ -118,23 +118,29 @@ def _stored_vectors(store: IndexStore, current: Manifest) -> dict[str, _Vectors]
 
 def _embed(embedder: Embedder, specs: list[ChunkSpec], progress: Progress | None) -> dict[str, _Vectors]:
     """Each sentence embedded on its own (the responder scores sentences against the question), and each chunk
-    as the normalised mean of its header's and its sentences' vectors: one pass over the text, no second one."""
+    as the normalised mean of its header's and its sentences' vectors: one pass over the text, no second one.
+
+    Sentences are embedded once each (overlapping chunks share some), shortest batches together, since padding
+    to a batch's longest text is what makes many short texts slow.
+    """
     if not specs:
         return {}
     headers = sorted({spec.header.strip() for spec in specs})
     header_vectors = dict(zip(headers, embedder.encode_batched(headers), strict=True))
-    vectors: dict[str, _Vectors] = {}
-    for start in range(0, len(specs), PROGRESS_STEP):
-        batch = specs[start : start + PROGRESS_STEP]
-        sentences = embedder.encode_batched([sentence for spec in batch for sentence in spec.sentences])
-        offset = 0
-        for spec in batch:
-            own = sentences[offset : offset + len(spec.sentences)]
-            offset += len(spec.sentences)
-            pooled = np.vstack([header_vectors[spec.header.strip()][None, :], own]).mean(axis=0)
-            vectors[spec.content_hash] = _Vectors(pooled / (np.linalg.norm(pooled) or 1.0), own)
+    texts = sorted({sentence for spec in specs for sentence in spec.sentences}, key=lambda text: (len(text), text))
+    sentence_vectors: dict[str, Vectors] = {}
+    step = max(1, len(texts) * PROGRESS_STEP // len(specs))  # about PROGRESS_STEP chunks' worth per report
+    for start in range(0, len(texts), step):
+        batch = texts[start : start + step]
+        sentence_vectors.update(zip(batch, embedder.encode_batched(batch), strict=True))
         if progress is not None:
-            progress(min(start + PROGRESS_STEP, len(specs)), len(specs))
+            progress(len(specs) * len(sentence_vectors) // len(texts), len(specs))
+    vectors: dict[str, _Vectors] = {}
+    for spec in specs:
+        own = np.asarray([sentence_vectors[text] for text in spec.sentences], dtype=np.float32)
+        own = own.reshape(-1, embedder.dimension)  # a chunk without sentences keeps a (0, dimension) block
+        pooled = np.vstack([header_vectors[spec.header.strip()][None, :], own]).mean(axis=0)
+        vectors[spec.content_hash] = _Vectors(pooled / (np.linalg.norm(pooled) or 1.0), own)
     return vectors
 
 
