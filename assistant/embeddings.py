@@ -7,6 +7,7 @@ sentence at no extra model cost. The index stores them, and answering a question
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Sequence
@@ -57,24 +58,34 @@ def resolve_model(setting: str) -> tuple[str, str]:
 
 
 class Embedder(Embeddings):
-    """A sentence-transformers model; `calls` counts forward passes (one per question on the default path)."""
+    """The model of a sentence-transformers folder; `calls` counts forward passes (one per question).
 
-    def __init__(self, model: SentenceTransformer, model_id: str, *, batch_size: int = 16) -> None:
-        self._model = model
+    A Transformer -> mean Pooling -> Normalize pipeline (all-MiniLM-L6-v2 and its kind) runs on `transformers`
+    alone: importing sentence-transformers also loads scikit-learn, SciPy, pandas and PyArrow, 235 MB of a
+    serving process. Other pipelines, hub names and `reference_encode` (the yardstick tests and benchmarks
+    compare with) load sentence-transformers itself.
+    """
+
+    def __init__(self, target: str, model_id: str, *, batch_size: int = 16) -> None:
+        self.target = target
         self.model_id = model_id
         self.batch_size = batch_size
         self.calls = 0
         self._lock = threading.Lock()
+        parts = _mean_pooled_parts(Path(target))
+        if parts is not None:
+            self._tokenizer, self._bert, self.max_tokens = parts
+            self.dimension = int(self._bert.config.hidden_size)
+        else:
+            pipeline = self._pipeline
+            self._tokenizer, self._bert, self.max_tokens = pipeline.tokenizer, None, int(pipeline.max_seq_length or 256)
+            self.dimension = int(pipeline.get_embedding_dimension() or 0)
 
-    @property
-    def dimension(self) -> int:
-        dimension = self._model.get_embedding_dimension()
-        assert dimension is not None
-        return int(dimension)
+    @cached_property
+    def _pipeline(self) -> SentenceTransformer:
+        from sentence_transformers import SentenceTransformer
 
-    @property
-    def max_tokens(self) -> int:
-        return int(self._model.max_seq_length or 256)
+        return SentenceTransformer(self.target, device="cpu")
 
     def token_count(self, text: str) -> int:
         """Model tokens in `text`, exactly and untruncated (the text splitter calls this thousands of times)."""
@@ -83,7 +94,7 @@ class Embedder(Embeddings):
     @cached_property
     def _counter(self) -> Tokenizer:
         # A private copy of the Rust tokenizer without the padding and truncation its config switches on.
-        counter = Tokenizer.from_str(self._model.tokenizer.backend_tokenizer.to_str())
+        counter = Tokenizer.from_str(self._tokenizer.backend_tokenizer.to_str())
         counter.no_padding()
         counter.no_truncation()
         return counter
@@ -123,14 +134,14 @@ class Embedder(Embeddings):
 
     def _token_vectors(self, batch: list[str]) -> list[tuple[Vectors, list[Span], Vectors]]:
         """(token vectors, token character offsets, normalised text vector) for each text of one batch."""
-        bert = self._mean_pooled_bert
+        bert = self._bert
         if bert is None:
             return self._token_vectors_generic(batch)
         # The same computation as SentenceTransformer.encode without its per-call bookkeeping (about 1.5 ms of a
         # 6 ms query embedding); a test holds the two to the same vectors.
         import torch
 
-        features = self._model.tokenizer(
+        features = self._tokenizer(
             batch,
             padding=True,
             truncation=True,
@@ -152,12 +163,12 @@ class Embedder(Embeddings):
 
     def _token_vectors_generic(self, batch: list[str]) -> list[tuple[Vectors, list[Span], Vectors]]:
         """Any sentence-transformers pipeline: its own pooling for the text vector, token vectors for spans."""
-        outputs: list[dict[str, Any]] = self._model.encode(  # type: ignore[assignment]
+        outputs: list[dict[str, Any]] = self._pipeline.encode(  # type: ignore[assignment]
             batch, batch_size=len(batch), output_value=None, normalize_embeddings=True
         )
-        offsets = self._model.tokenizer(
-            batch, return_offsets_mapping=True, truncation=True, max_length=self.max_tokens
-        )["offset_mapping"]
+        offsets = self._tokenizer(batch, return_offsets_mapping=True, truncation=True, max_length=self.max_tokens)[
+            "offset_mapping"
+        ]
         result = []
         for output, offset in zip(outputs, offsets, strict=True):
             length = int(output["attention_mask"].sum())  # token embeddings are padded to the batch
@@ -165,21 +176,11 @@ class Embedder(Embeddings):
             result.append((tokens, list(offset), output["sentence_embedding"].float().numpy().astype(np.float32)))
         return result
 
-    @cached_property
-    def _mean_pooled_bert(self) -> Any | None:
-        """The bare transformer when the pipeline is transformer -> mean pooling -> normalise, else None."""
-        modules: list[Any] = list(self._model)
-        if [type(m).__name__ for m in modules] != ["Transformer", "Pooling", "Normalize"]:
-            return None
-        if modules[1].get_config_dict().get("pooling_mode") != "mean":
-            return None
-        return getattr(modules[0], "auto_model", None)
-
     def reference_encode(self, texts: Sequence[str]) -> Vectors:
         """sentence-transformers' own `encode`, batched by `batch_size`: the yardstick for speed and equality."""
         with self._lock:
             self.calls += 1
-            vectors = self._model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True)
+            vectors = self._pipeline.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True)
         return np.asarray(vectors, dtype=np.float32)
 
     # LangChain's Embeddings interface (used by the Chroma vector store)
@@ -209,18 +210,41 @@ def _pool_spans(tokens: Vectors, offsets: Sequence[Span], spans: Sequence[Span],
     return pooled
 
 
+def _mean_pooled_parts(folder: Path) -> tuple[Any, Any, int] | None:
+    """(tokenizer, bare transformer, max tokens) when `folder` holds a sentence-transformers pipeline that is
+    exactly Transformer -> mean Pooling -> Normalize, loaded with `transformers` alone; otherwise None."""
+    try:
+        modules = json.loads((folder / "modules.json").read_text("utf-8"))
+        pooling = json.loads((folder / modules[1]["path"] / "config.json").read_text("utf-8"))
+        config = json.loads((folder / "sentence_bert_config.json").read_text("utf-8"))
+    except (OSError, ValueError, LookupError, TypeError):
+        return None
+    kinds = [str(module.get("type", "")).rsplit(".", 1)[-1] for module in modules]
+    modes = sorted(key for key, on in pooling.items() if key.startswith("pooling_mode_") and on is True)
+    if (
+        kinds != ["Transformer", "Pooling", "Normalize"]
+        or modules[0].get("path")
+        or modes != ["pooling_mode_mean_tokens"]
+        or config.get("do_lower_case")
+        or set(config) - {"max_seq_length", "do_lower_case"}
+    ):
+        return None
+    from transformers import AutoModel, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    bert = AutoModel.from_pretrained(folder).eval()
+    return tokenizer, bert, int(config.get("max_seq_length") or tokenizer.model_max_length)
+
+
 def make_embedder(settings: Settings) -> Embedder:
     """Load the configured model on the CPU, offline unless HF_HUB_OFFLINE=0; fail with a clear message."""
     _offline_environment()
     target, model_id = resolve_model(settings.embedding_model)
-    from sentence_transformers import SentenceTransformer
-
     try:
-        model = SentenceTransformer(target, device="cpu")
+        return Embedder(target, model_id, batch_size=settings.embed_batch_size)
     except (OSError, ValueError) as exc:
         raise ModelUnavailableError(
             f"Cannot load embedding model {target!r} offline: {str(exc).splitlines()[0]}",
             hint="Leave ASSISTANT_EMBEDDING_MODEL empty for the bundled model, point it at a local model folder, "
             "or set HF_HUB_OFFLINE=0 if a model hub is reachable.",
         ) from exc
-    return Embedder(model, model_id, batch_size=settings.embed_batch_size)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -74,3 +79,26 @@ def test_a_local_model_folder_can_be_configured(embedder: Embedder) -> None:
     configured = make_embedder(Settings(_env_file=None, embedding_model=folder))
     assert configured.model_id == "model"
     np.testing.assert_allclose(configured.encode(TEXTS), embedder.encode(TEXTS), atol=1e-6)
+
+
+def test_the_bundled_model_runs_without_importing_sentence_transformers() -> None:
+    """Its import alone (scikit-learn, SciPy, pandas, PyArrow) costs a serving process 235 MB."""
+    probe = (
+        "import sys; from assistant.config import Settings; from assistant.embeddings import make_embedder; "
+        "make_embedder(Settings(_env_file=None)).encode(['What is ztunnel?']); "
+        "print(sorted({'sentence_transformers', 'sklearn', 'pandas'} & set(sys.modules)))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_another_pooling_runs_through_sentence_transformers(embedder: Embedder, tmp_path: Path) -> None:
+    folder = tmp_path / "cls-pooled"
+    shutil.copytree(embedder.target, folder)
+    pooling = folder / "1_Pooling" / "config.json"
+    config = json.loads(pooling.read_text()) | {"pooling_mode_mean_tokens": False, "pooling_mode_cls_token": True}
+    pooling.write_text(json.dumps(config))
+    other = make_embedder(Settings(_env_file=None, embedding_model=str(folder)))
+    ours = other.encode(TEXTS)
+    np.testing.assert_allclose(ours, other.reference_encode(TEXTS), atol=1e-5)
+    assert not np.allclose(ours, embedder.encode(TEXTS), atol=1e-3)  # really another pooling
