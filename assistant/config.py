@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     max_question_chars: int = 4000
     max_history_turns: int = 50
     max_body_bytes: int = 64 * 1024
+    answer_cache_size: int = Field(1024, ge=0, description="Answers kept for repeated questions; 0 keeps none.")
 
     slack_signing_secret: SecretStr | None = None
     slack_bot_token: SecretStr | None = None

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import threading
+import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
 from pydantic import ValidationError
 
+from assistant.answer_cache import AnswerCache, cache_key
 from assistant.config import Settings
 from assistant.corpus import load_ratings
 from assistant.domain.answers import Answer
@@ -22,7 +25,7 @@ from assistant.embeddings import Embedder, make_embedder
 from assistant.errors import TooLargeError, UserError
 from assistant.feedback import FeedbackRecord, FeedbackStore, FeedbackSummary, Rating
 from assistant.indexing.build import BuildReport, build_index
-from assistant.responder import Responder, StreamEvent
+from assistant.responder import Responder, StreamEvent, stream_events
 from assistant.responder.citations import CitationProblem, check_citations
 from assistant.responder.llm import LLMWriter, make_chat_model
 from assistant.retrieval import IndexStatus, Retriever
@@ -39,6 +42,7 @@ class Service:
         self._lock = threading.Lock()
         self._retriever: Retriever | None = None
         self._responder: Responder | None = None
+        self.answers = AnswerCache(settings.answer_cache_size)
         if embedder is not None:
             self.__dict__["embedder"] = embedder  # share an already loaded model (tests, several services)
 
@@ -107,14 +111,23 @@ class Service:
         return recommend(requirements, self.ratings)
 
     def ask(self, question: str, history: Sequence[Turn | Mapping[str, Any]] = ()) -> Answer:
-        """A cited answer to `question`, given the conversation so far."""
+        """A cited answer to `question`, given the conversation so far (again from the cache when the same
+        question, history and index generation were answered recently: under its own id, for feedback)."""
+        started = time.perf_counter()
         question, turns = self._checked(question, history)
-        return self.responder.answer(question, turns)
+        responder = self.responder
+        key = cache_key(question, turns, responder.retriever.generation)
+        cached = self.answers.get(key)
+        if cached is None:
+            answer = responder.answer(question, turns)
+            self.answers.put(key, answer)
+            return answer
+        elapsed = round((time.perf_counter() - started) * 1000, 3)
+        return cached.model_copy(update={"id": uuid.uuid4().hex, "timings": {"cache": elapsed, "total": elapsed}})
 
     def stream(self, question: str, history: Sequence[Turn | Mapping[str, Any]] = ()) -> Iterator[StreamEvent]:
         """The answer text in pieces, then the whole Answer (input is checked before the first piece)."""
-        question, turns = self._checked(question, history)
-        return self.responder.stream(question, turns)
+        return stream_events(self.ask(question, history))
 
     def _checked(self, question: str, history: Sequence[Turn | Mapping[str, Any]]) -> tuple[str, list[Turn]]:
         limits = self.settings

@@ -64,8 +64,9 @@ def private_index(built_index: Path, tmp_path: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def service(built_index: Path, embedder: Embedder) -> Service:
-    """The facade over the session index, with the real model (no chat model)."""
-    return Service(Settings(_env_file=None, data_dir=built_index), embedder=embedder)
+    """The facade over the session index, with the real model (no chat model) and no answer cache, so every
+    test's question is really answered (tests/test_answer_cache.py covers the cache)."""
+    return Service(Settings(_env_file=None, data_dir=built_index, answer_cache_size=0), embedder=embedder)
 
 
 @pytest.fixture(autouse=True)

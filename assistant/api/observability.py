@@ -56,4 +56,7 @@ class Metrics:
         )
         self.answers = Counter("assistant_answers_total", "Answers by intent", ["intent"], registry=self.registry)
         self.refusals = Counter("assistant_refusals_total", "Refused or unknown answers", registry=self.registry)
+        self.cached = Counter(
+            "assistant_answers_cached_total", "Answers served again from the answer cache", registry=self.registry
+        )
         self.feedback = Counter("assistant_feedback_total", "Feedback by rating", ["rating"], registry=self.registry)

@@ -48,3 +48,5 @@ def count(metrics: Metrics, answer: Answer) -> None:
     metrics.answers.labels(answer.intent.value).inc()
     if answer.refused:
         metrics.refusals.inc()
+    if "cache" in answer.timings:
+        metrics.cached.inc()

@@ -55,7 +55,7 @@ class Responder:
         self.writer = writer
         self.composer = Composer(ratings, retriever.chunk)
         requirements, intents = load_examples()
-        vectors = retriever.embed([e.text for e in requirements] + [e.text for e in intents])
+        vectors = retriever.embed_many([e.text for e in requirements] + [e.text for e in intents])
         self.examples = Examples(
             requirements=ExampleIndex(requirements, vectors[: len(requirements)]),
             intents=ExampleIndex(intents, vectors[len(requirements) :]),
@@ -145,13 +145,6 @@ class Responder:
         understanding = understand(question_plan, vectors, clause_vectors, self.examples, familiar=familiar)
         return understanding, vectors[-1]
 
-    def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[StreamEvent]:
-        """The answer text in pieces (a few words each), then the whole Answer."""
-        answer = self.answer(question, history)
-        for piece in pieces(answer.text):
-            yield Delta(piece)
-        yield Final(answer)
-
     def _check(self, draft: Draft, allowed: set[str]) -> None:
         chunks = {chunk.id: chunk for chunk in draft.cited}
         problems = check_citations(draft.text, draft.citations, chunks, allowed)
@@ -184,6 +177,13 @@ class Responder:
             else ""
         )
         return Draft(rewrite.text, book.citations(), rewrite.cited, draft.refused, draft.confidence), note
+
+
+def stream_events(answer: Answer) -> Iterator[StreamEvent]:
+    """The answer text in pieces (a few words each), then the whole Answer."""
+    for piece in pieces(answer.text):
+        yield Delta(piece)
+    yield Final(answer)
 
 
 def pieces(text: str, size: int = 24) -> Iterator[str]:
