@@ -23,6 +23,9 @@ class Settings(BaseSettings):
         "Otherwise a local model folder, or a hub name when a model hub is reachable.",
     )
     embed_batch_size: int = Field(16, ge=1, le=512)
+    model_cache_dir: Path | None = Field(
+        None, description="Where the model's ONNX export is kept; empty: `models/` in the data directory."
+    )
     chunk_tokens: int = Field(200, ge=32, le=256, description="Chunk size in model tokens (the model reads 256).")
     chunk_overlap: int = Field(24, ge=0, le=128)
     chroma_url: str = Field("", description="http://host:port of a `chroma run` server; empty: embedded store.")
@@ -62,6 +65,10 @@ class Settings(BaseSettings):
     @property
     def ratings_path(self) -> Path:
         return self.corpus_dir / "ratings.yaml"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.model_cache_dir or self.data_dir / "models"
 
 
 @lru_cache

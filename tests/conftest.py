@@ -23,21 +23,28 @@ from tests.live import LiveServer, serve
 CORPUS = PROJECT_ROOT / "corpus"
 
 
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ONNX export of the model for the whole session, its servers and subprocesses included."""
+    return tmp_path_factory.mktemp("models")
+
+
 @pytest.fixture(autouse=True)
-def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Every test gets its own data directory and no ambient configuration."""
+def isolated_settings(tmp_path: Path, models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test gets its own data directory and no ambient configuration (the model export is shared)."""
     for name in list(os.environ):
         if name.startswith("ASSISTANT_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ASSISTANT_MODEL_CACHE_DIR", str(models_dir))
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    return make_embedder(Settings(_env_file=None))
+def embedder(models_dir: Path) -> Embedder:
+    return make_embedder(Settings(_env_file=None, model_cache_dir=models_dir))
 
 
 @pytest.fixture(scope="session")

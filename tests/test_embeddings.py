@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant import onnx_export
 from assistant.config import Settings
 from assistant.domain.text import sentence_spans
 from assistant.embeddings import Embedder, make_embedder
@@ -81,15 +82,48 @@ def test_a_local_model_folder_can_be_configured(embedder: Embedder) -> None:
     np.testing.assert_allclose(configured.encode(TEXTS), embedder.encode(TEXTS), atol=1e-6)
 
 
-def test_the_bundled_model_runs_without_importing_sentence_transformers() -> None:
-    """Its import alone (scikit-learn, SciPy, pandas, PyArrow) costs a serving process 235 MB."""
+def test_the_bundled_model_runs_on_onnx_runtime_without_importing_torch(embedder: Embedder) -> None:
+    """torch, transformers and sentence-transformers (with scikit-learn, SciPy, pandas) cost a serving process
+    about 300 MB; once the model is exported (the session fixture did that), none of them is imported."""
     probe = (
         "import sys; from assistant.config import Settings; from assistant.embeddings import make_embedder; "
-        "make_embedder(Settings(_env_file=None)).encode(['What is ztunnel?']); "
-        "print(sorted({'sentence_transformers', 'sklearn', 'pandas'} & set(sys.modules)))"
+        "embedder = make_embedder(Settings(_env_file=None)); embedder.encode(['What is ztunnel?']); "
+        "heavy = {'torch', 'transformers', 'sentence_transformers', 'sklearn'}; "
+        "print(embedder.engine, sorted(heavy & set(sys.modules)))"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
-    assert result.stdout.strip() == "[]"
+    assert result.stdout.strip() == "onnxruntime []"
+    assert embedder.engine == "onnxruntime"
+
+
+def test_the_export_is_cached_by_content_and_redone_for_a_changed_model(embedder: Embedder, tmp_path: Path) -> None:
+    folder = tmp_path / "model"
+    shutil.copytree(embedder.target, folder)
+    cache = tmp_path / "cache"
+    first = Embedder(str(folder), "copy", cache_dir=cache)
+    exported = sorted(cache.glob("*.onnx"))
+    np.testing.assert_allclose(first.encode(TEXTS), embedder.encode(TEXTS), atol=1e-6)
+    Embedder(str(folder), "copy", cache_dir=cache)
+    assert sorted(cache.glob("*.onnx")) == exported and len(exported) == 1  # the second load reused the file
+    config = folder / "config.json"
+    config.write_text(config.read_text() + "\n")  # the same model, but its files are not the ones exported
+    Embedder(str(folder), "copy", cache_dir=cache)
+    assert len(list(cache.glob("*.onnx"))) == 2  # a changed model file is a new export
+    assert not list(cache.glob("*.partial"))
+
+
+def test_a_failed_export_falls_back_to_sentence_transformers(
+    embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(folder: Path, destination: Path) -> None:
+        raise RuntimeError("exporter exploded")
+
+    monkeypatch.setattr(onnx_export, "export", broken)
+    fallback = Embedder(embedder.target, "fallback", cache_dir=tmp_path / "empty-cache")
+    assert fallback.engine == "sentence-transformers"
+    assert "exporter exploded" in caplog.text
+    np.testing.assert_allclose(fallback.encode(TEXTS), embedder.encode(TEXTS), atol=1e-5)
+    assert fallback.token_count("hello world") == 2
 
 
 def test_another_pooling_runs_through_sentence_transformers(embedder: Embedder, tmp_path: Path) -> None:

@@ -113,7 +113,7 @@ def test_missing_index_names_the_command_that_builds_it(tmp_path: Path, embedder
 
 
 def test_index_built_with_another_model_says_to_reindex(private_index: Settings, embedder: Embedder) -> None:
-    other = Embedder(embedder.target, "some-other-model")
+    other = Embedder(embedder.target, "some-other-model", cache_dir=private_index.models_dir)
     with pytest.raises(IndexMismatchError) as caught:
         Retriever.open(private_index, other)
     assert "all-MiniLM-L6-v2" in caught.value.message and "--rebuild" in caught.value.hint

@@ -1,0 +1,84 @@
+"""A sentence-transformers model folder as an ONNX Runtime session: exported once with torch, then cached.
+
+On this kind of 2-core CPU, ONNX Runtime runs all-MiniLM-L6-v2 on a short question in about 4 ms where eager
+PyTorch takes 12, and a process that loads the cached file never imports torch. The file is named by a digest of
+the model's files and of this exporter's recipe, so a changed model or recipe is exported again; several
+processes may export at once (each writes aside and renames).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import onnxruntime as ort
+
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+OUTPUT = "last_hidden_state"
+RECIPE = "opset17-torchscript-1"  # change it when the export below changes: cached files are exported again
+MODEL_FILES = (".json", ".safetensors", ".bin", ".txt")
+
+
+def onnx_session(folder: Path, cache_dir: Path) -> ort.InferenceSession:
+    """A session that maps the model's token inputs to `last_hidden_state`, exporting the model on first use."""
+    path = cache_dir / f"{folder.name}-{model_digest(folder)}.onnx"
+    if not path.exists():
+        export(folder, path)
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # warnings about unused initialisers are noise here
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def model_digest(folder: Path) -> str:
+    digest = hashlib.sha256(RECIPE.encode())
+    for file in sorted(folder.iterdir()):
+        if file.is_file() and file.suffix in MODEL_FILES:
+            digest.update(file.name.encode())
+            with file.open("rb") as stream:
+                digest.update(hashlib.file_digest(stream, "sha256").digest())
+    return digest.hexdigest()[:16]
+
+
+def export(folder: Path, destination: Path) -> None:
+    """Trace the folder's transformer to ONNX with dynamic batch and sequence axes, written aside and renamed."""
+    import torch
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(folder).eval()
+    accepted = inspect.signature(model.forward).parameters
+    names = [name for name in INPUTS if name in accepted]
+
+    class Hidden(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, *tensors: torch.Tensor) -> Any:
+            return self.model(**dict(zip(names, tensors, strict=True))).last_hidden_state
+
+    sample = tuple(torch.ones((2, 8), dtype=torch.int64) for _ in names)
+    axes = {name: {0: "batch", 1: "tokens"} for name in [*names, OUTPUT]}
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    handle, partial = tempfile.mkstemp(prefix=destination.name, suffix=".partial", dir=destination.parent)
+    os.close(handle)
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")  # the TorchScript exporter announces its own deprecation
+            torch.onnx.export(
+                Hidden().eval(),
+                sample,
+                partial,
+                input_names=names,
+                output_names=[OUTPUT],
+                dynamic_axes=axes,
+                opset_version=17,
+                dynamo=False,
+            )
+        os.replace(partial, destination)
+    finally:
+        Path(partial).unlink(missing_ok=True)
