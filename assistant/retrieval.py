@@ -70,6 +70,11 @@ class _Snapshot:
             "chunk_id",
         )
         self.sentence_count = len(sentences["ids"])
+        self.sentence_texts = {  # each chunk's sentences as answers quote them, for chunks with their vectors
+            s.chunk.id: tuple(plain(s.chunk.text[start:end]) for start, end in s.spans)
+            for s in self.chunks
+            if len(self.sentence_vectors.get(s.chunk.id, ())) == len(s.spans) > 0
+        }
         self.position = {stored.chunk.id: i for i, stored in enumerate(self.chunks)}
         self.sentence_matrix: Vectors | None = None  # every sentence vector in chunk order, when few enough
         self.sentence_owner = np.zeros(0, dtype=np.int64)  # the chunk position of each matrix row
@@ -192,17 +197,39 @@ class Retriever:
         vector: Vectors | None = None,
     ) -> list[Passage]:
         """The top `k` passages for `query` (embedded here unless `vector` is given), optionally by mode."""
+        return self.search_each(query, [modes], k=k, vector=vector)[0]
+
+    def search_each(
+        self, query: str, filters: Sequence[Sequence[Mode]], *, k: int = 5, vector: Vectors | None = None
+    ) -> list[list[Passage]]:
+        """`search` once per mode filter, sharing the query's embedding, dense rankings and BM25 scores: a
+        comparison of four modes costs one Chroma query, not four."""
         snapshot = self._snapshot
         if not snapshot.chunks or k <= 0:
-            return []
+            return [[] for _ in filters]
         query_vector = self.embed([query])[0] if vector is None else vector
-        mask = self._mask(snapshot, modes)
         fetch = max(MIN_FETCH, 4 * k)
-        dense = self._dense(snapshot, query_vector, fetch, k, modes, mask)
-        sentences = self._by_sentence(snapshot, query_vector, fetch, mask)
-        lexical = self._lexical(snapshot, query, fetch, mask)
+        nearest = self._nearest(snapshot, query_vector, fetch, None)
+        by_sentence = self._by_sentence(snapshot, query_vector, fetch)
+        tokens = terms(query)
+        lexical = snapshot.bm25.get_scores(tokens) if tokens else None
+        results = []
+        for modes in filters:
+            mask = self._mask(snapshot, modes)
+            rankings = (
+                self._dense(snapshot, query_vector, nearest, fetch, k, modes, mask),
+                [p for p in by_sentence if mask is None or mask[p]][:fetch],
+                self._lexical(lexical, fetch, mask),
+            )
+            results.append(self._fused(snapshot, rankings, k, query_vector))
+        return results
+
+    def _fused(
+        self, snapshot: _Snapshot, rankings: Sequence[list[int]], k: int, query_vector: Vectors
+    ) -> list[Passage]:
+        """The best `k` chunks by reciprocal rank fusion of `rankings` (positions), ties by position."""
         fused: dict[int, float] = {}
-        for ranking in (dense, sentences, lexical):
+        for ranking in rankings:
             for rank, position in enumerate(ranking):
                 fused[position] = fused.get(position, 0.0) + 1.0 / (RRF_K + rank + 1)
         best = sorted(fused, key=lambda p: (-fused[p], p))[:k]
@@ -213,7 +240,7 @@ class Retriever:
                 score=fused[position],
                 similarity=float(similarities[rank]),
                 rank=rank + 1,
-                sentences=self._sentences(snapshot, snapshot.chunks[position], query_vector),
+                sentences=self._sentences(snapshot, snapshot.chunks[position].chunk.id, query_vector),
             )
             for rank, position in enumerate(best)
         ]
@@ -231,18 +258,18 @@ class Retriever:
     def _dense(
         snapshot: _Snapshot,
         vector: Vectors,
+        nearest: list[int],
         fetch: int,
         k: int,
         modes: Sequence[Mode],
         mask: np.ndarray[Any, np.dtype[np.float32]] | None,
     ) -> list[int]:
-        positions = Retriever._nearest(snapshot, vector, fetch, None)
+        """The `nearest` chunks that carry the modes, or, when too few do, Chroma's answer to a filtered query."""
         if mask is None:
-            return positions
-        allowed = [p for p in positions if mask[p]]
+            return nearest
+        allowed = [p for p in nearest if mask[p]]
         if len(allowed) >= min(k, int(mask.sum())):
             return allowed
-        # Too few of the nearest chunks carry the modes: ask Chroma with a metadata filter instead.
         where: dict[str, Any] = (
             {"modes": {"$contains": modes[0].value}}
             if len(modes) == 1
@@ -251,11 +278,9 @@ class Retriever:
         return Retriever._nearest(snapshot, vector, fetch, where)
 
     @staticmethod
-    def _by_sentence(
-        snapshot: _Snapshot, vector: Vectors, fetch: int, mask: np.ndarray[Any, np.dtype[np.float32]] | None
-    ) -> list[int]:
-        """Chunks ranked by their single best sentence: a chunk holding one precise answer among other sentences
-        ranks high here even when its mean vector does not."""
+    def _by_sentence(snapshot: _Snapshot, vector: Vectors, fetch: int) -> list[int]:
+        """Chunks ranked by their single best sentence, among the best `4 * fetch` sentences: a chunk holding one
+        precise answer among other sentences ranks high here even when its mean vector does not."""
         count = min(4 * fetch, snapshot.sentence_count)
         if not count:
             return []
@@ -272,8 +297,7 @@ class Retriever:
             hits = snapshot.sentence_collection.query(query_embeddings=query, n_results=count, include=[])
             chunk_ids = (chunk_of_sentence(sentence_id) for sentence_id in hits["ids"][0])  # ids, not metadata
             owners = [snapshot.position[chunk_id] for chunk_id in chunk_ids if chunk_id in snapshot.position]
-        ranked = dict.fromkeys(owners)
-        return [p for p in ranked if mask is None or mask[p]][:fetch]
+        return list(dict.fromkeys(owners))
 
     @staticmethod
     def _nearest(snapshot: _Snapshot, vector: Vectors, fetch: int, where: dict[str, Any] | None) -> list[int]:
@@ -284,12 +308,13 @@ class Retriever:
 
     @staticmethod
     def _lexical(
-        snapshot: _Snapshot, query: str, fetch: int, mask: np.ndarray[Any, np.dtype[np.float32]] | None
+        scores: np.ndarray[Any, np.dtype[np.float32]] | None,
+        fetch: int,
+        mask: np.ndarray[Any, np.dtype[np.float32]] | None,
     ) -> list[int]:
-        tokens = terms(query)
-        if not tokens:
+        """The best `fetch` chunks by BM25 `scores` (None: the query has no terms), among those `mask` allows."""
+        if scores is None:
             return []
-        scores = snapshot.bm25.get_scores(tokens)
         if mask is not None:
             scores = scores * mask
         count = min(fetch, int(np.count_nonzero(scores)))
@@ -299,13 +324,9 @@ class Retriever:
         return sorted((int(p) for p in top), key=lambda p: (-float(scores[p]), p))
 
     @staticmethod
-    def _sentences(snapshot: _Snapshot, stored: StoredChunk, vector: Vectors) -> tuple[ScoredSentence, ...]:
-        vectors = snapshot.sentence_vectors.get(stored.chunk.id)
-        if vectors is None or len(vectors) != len(stored.spans):
+    def _sentences(snapshot: _Snapshot, chunk_id: str, vector: Vectors) -> tuple[ScoredSentence, ...]:
+        texts = snapshot.sentence_texts.get(chunk_id)
+        if texts is None:
             return ()
-        scores = vectors @ vector
-        text = stored.chunk.text
-        return tuple(
-            ScoredSentence(text=plain(text[start:end]), score=float(score))
-            for (start, end), score in zip(stored.spans, scores, strict=True)
-        )
+        scores: list[float] = (snapshot.sentence_vectors[chunk_id] @ vector).tolist()
+        return tuple(ScoredSentence(text=text, score=score) for text, score in zip(texts, scores, strict=True))

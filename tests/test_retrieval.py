@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 
+from assistant import retrieval
+from assistant.config import Settings
 from assistant.domain.vocabulary import Mode
 from assistant.retrieval import Retriever
 
@@ -84,3 +89,43 @@ def test_ratings_rationales_are_indexed_and_citable(retriever: Retriever) -> Non
 
 def test_queries_without_matching_terms_still_return_dense_hits(retriever: Retriever) -> None:
     assert retriever.search("???", k=3)  # nothing for BM25, but the dense side always answers
+
+
+def test_one_search_per_mode_filter_shares_a_single_chroma_query(
+    retriever: Retriever, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    filters: list[list[Mode]] = [[mode] for mode in Mode] + [[]]
+    query = "How do the modes compare on resource cost?"
+    alone = [retriever.search(query, k=4, modes=modes) for modes in filters]
+    queries = []
+    nearest = Retriever._nearest
+
+    def counted(*args: Any) -> list[int]:
+        queries.append(args[-1])
+        return nearest(*args)
+
+    monkeypatch.setattr(Retriever, "_nearest", staticmethod(counted))
+    together = retriever.search_each(query, filters, k=4)
+    assert [[(p.chunk.id, p.score, p.sentences) for p in found] for found in together] == [
+        [(p.chunk.id, p.score, p.sentences) for p in found] for found in alone
+    ]
+    assert queries == [None]  # one unfiltered Chroma query served all five filters
+
+
+def test_large_indexes_rank_sentences_through_chroma_with_nearly_the_same_results(
+    retriever: Retriever, built_index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Up to EXACT_SENTENCES sentences are ranked in memory; beyond, Chroma's HNSW index ranks them. HNSW is
+    approximate, so the two may differ in a place or two, never in what they find."""
+    monkeypatch.setattr(retrieval, "EXACT_SENTENCES", 0)
+    through_chroma = Retriever.open(Settings(_env_file=None, data_dir=built_index), retriever.embedder)
+    vector = retriever.embed(["How much memory does ztunnel use per node?"])[0]
+    exact = Retriever._by_sentence(retriever._snapshot, vector, 20)[:10]
+    approximate_ranking = Retriever._by_sentence(through_chroma._snapshot, vector, 20)[:10]
+    assert through_chroma._snapshot.sentence_matrix is None and len(set(exact) & set(approximate_ranking)) >= 8
+    shared = 0
+    for query, mode in QUERIES:
+        approximate = [p.chunk for p in through_chroma.search(query, k=5)]
+        assert any(mode in chunk.modes for chunk in approximate), query
+        shared += len({c.id for c in approximate} & {p.chunk.id for p in retriever.search(query, k=5)})
+    assert shared >= 0.8 * 5 * len(QUERIES)

@@ -7,6 +7,7 @@ of the rating or capability fact they cite.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -291,7 +292,8 @@ def select_sentences(
     """The best few sentences: similarity to the question, nudged by mode match, by the question's words they
     carry (weighted by rarity, `weights`) and by the asked dimension; no near-repeats."""
     wanted_modes = set(understanding.modes)
-    total = sum(weight for weight in weights.values() if weight > 0) or 1.0
+    positive = [(term, weight) for term, weight in weights.items() if weight > 0]
+    total = sum(weight for _, weight in positive) or 1.0
     topics = [pattern for dimension, pattern in lexicon.DIMENSION_PATTERNS if dimension in understanding.dimensions]
     measured = bool(_MEASURED & set(understanding.dimensions))
     newest = _newest_year(passages) if _NOW.search(understanding.resolved_question.lower()) else None
@@ -307,8 +309,8 @@ def select_sentences(
             if len(sentence.text.split()) < 6 or sentence.text.endswith(":"):
                 continue
             words = set(terms(sentence.text))
-            carried = dict.fromkeys(heading, HEADING_SHARE) | dict.fromkeys(words, 1.0)
-            overlap = sum(weight * carried.get(term, 0.0) for term, weight in weights.items() if weight > 0) / total
+            shares = (1.0 if term in words else HEADING_SHARE if term in heading else 0.0 for term, _ in positive)
+            overlap = sum(weight * share for (_, weight), share in zip(positive, shares, strict=True)) / total
             lowered = sentence.text.lower()
             on_topic = TOPIC_BONUS if any(t.search(lowered) for t in topics) else 0.0
             if measured and _FIGURE.search(lowered):
@@ -319,15 +321,20 @@ def select_sentences(
             candidates.append((score, sentence.score, rank, passage, sentence.text))
     chosen: list[tuple[Passage, str, float]] = []
     seen: list[set[str]] = []
+    used: Counter[str] = Counter()
+
+    def order(index: int) -> tuple[float, int, str]:  # best first, less a penalty per sentence taken from its chunk
+        score, _, rank, passage, text = candidates[index]
+        return -(score - SAME_CHUNK_PENALTY * used[passage.chunk.id]), rank, text
+
     while candidates and len(chosen) < EXPLAIN_SENTENCES:
-        used = [p.chunk.id for p, _, _ in chosen]
-        candidates.sort(key=lambda c: (-(c[0] - SAME_CHUNK_PENALTY * used.count(c[3].chunk.id)), c[2], c[4]))
-        _, raw, _, passage, text = candidates.pop(0)
+        _, raw, _, passage, text = candidates.pop(min(range(len(candidates)), key=order))
         said: set[str] = set(terms(text))
         if any(len(said & other) / max(len(said | other), 1) > 0.6 for other in seen):
             continue
         chosen.append((passage, text, raw))
         seen.append(said)
+        used[passage.chunk.id] += 1
     return chosen
 
 

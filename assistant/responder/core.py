@@ -86,7 +86,8 @@ class Responder:
             resolved = understanding.resolved_question
             if understanding.intent is Intent.COMPARE:
                 modes = list(understanding.modes) if len(understanding.modes) >= 2 else list(Mode)
-                by_mode = {m: self.retriever.search(resolved, k=COMPARE_K, modes=[m], vector=vector) for m in modes}
+                found = self.retriever.search_each(resolved, [[m] for m in modes], k=COMPARE_K, vector=vector)
+                by_mode = dict(zip(modes, found, strict=True))
                 passages = [p for found in by_mode.values() for p in found]
                 lap("retrieve")
                 draft = self.composer.compare(understanding, modes, by_mode, self.retriever.term_weights(resolved))
