@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -68,6 +69,17 @@ def test_same_question_same_answer_and_citations(service: Service, question: str
     assert first.text == second.text
     assert [c.model_dump() for c in first.citations] == [c.model_dump() for c in second.citations]
     assert first.recommendation == second.recommendation and first.confidence == second.confidence
+
+
+def test_answers_computed_concurrently_equal_answers_computed_one_at_a_time(service: Service) -> None:
+    """The model runs outside any lock (two questions share the two cores), so it must not mix them up."""
+    questions = QUESTIONS * 3
+    alone = {q: service.responder.answer(q) for q in QUESTIONS}
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        together = list(pool.map(service.responder.answer, questions))
+    for question, answer in zip(questions, together, strict=True):
+        assert answer.text == alone[question].text
+        assert answer.citations == alone[question].citations and answer.confidence == alone[question].confidence
 
 
 def test_one_model_call_per_question_with_or_without_history(service: Service) -> None:
