@@ -32,6 +32,7 @@ from assistant.indexing.store import FORMAT_VERSION, IndexStore, Manifest, read_
 
 RRF_K = 60
 MIN_FETCH = 20
+REFRESH_INTERVAL = 2.0  # seconds between checks for a generation another process switched to
 EXACT_SENTENCES = 20_000  # up to this many, ranking sentences in memory beats a Chroma query (2 ms, approximate)
 
 
@@ -130,7 +131,11 @@ class Retriever:
         """The index generation searches currently read."""
         return self._snapshot.manifest.generation
 
-    def refresh(self, *, min_interval: float = 2.0) -> bool:
+    def refresh_due(self) -> bool:
+        """Whether the next `refresh` will look for a new generation (REFRESH_INTERVAL has passed)."""
+        return time.monotonic() - self._checked >= REFRESH_INTERVAL
+
+    def refresh(self, *, min_interval: float = REFRESH_INTERVAL) -> bool:
         """Load the serving generation if another process switched it; at most once per `min_interval` s."""
         now = time.monotonic()
         if now - self._checked < min_interval:

@@ -122,8 +122,18 @@ class Service:
             answer = responder.answer(question, turns)
             self.answers.put(key, answer)
             return answer
-        elapsed = round((time.perf_counter() - started) * 1000, 3)
-        return cached.model_copy(update={"id": uuid.uuid4().hex, "timings": {"cache": elapsed, "total": elapsed}})
+        return _served(cached, started)
+
+    def answer_if_cached(self, question: str, history: Sequence[Turn | Mapping[str, Any]] = ()) -> Answer | None:
+        """`ask`'s answer when the cache holds it and nothing has to be loaded or refreshed first, else None: an
+        event loop can serve a repeated question itself instead of handing it to a worker thread."""
+        started = time.perf_counter()
+        question, turns = self._checked(question, history)
+        retriever = self._retriever
+        if retriever is None or retriever.refresh_due():
+            return None
+        cached = self.answers.get(cache_key(question, turns, retriever.generation))
+        return None if cached is None else _served(cached, started)
 
     def stream(self, question: str, history: Sequence[Turn | Mapping[str, Any]] = ()) -> Iterator[StreamEvent]:
         """The answer text in pieces, then the whole Answer (input is checked before the first piece)."""
@@ -188,3 +198,9 @@ class Service:
         with self._lock:
             self._retriever = None  # the next search opens the new generation
         return report
+
+
+def _served(cached: Answer, started: float) -> Answer:
+    """A cached answer under a new id (feedback names one answer), timed as served."""
+    elapsed = round((time.perf_counter() - started) * 1000, 3)
+    return cached.model_copy(update={"id": uuid.uuid4().hex, "timings": {"cache": elapsed, "total": elapsed}})

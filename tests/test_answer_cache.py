@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from assistant import retrieval
 from assistant.answer_cache import AnswerCache, cache_key
 from assistant.config import Settings
 from assistant.domain.conversation import Turn
 from assistant.embeddings import Embedder
+from assistant.errors import UserError
 from assistant.indexing.build import build_index
 from assistant.service import Service
 
@@ -72,3 +76,18 @@ def test_the_least_recently_used_answer_leaves_first(service: Service) -> None:
     cache.put(cache_key("What is xDS?", [], "g2"), answers["What is xDS?"])  # another generation: another key
     assert cache.get(keys["What is xDS?"]) is None
     assert cache.get(keys["What is HBONE?"]) is not None
+
+
+def test_an_event_loop_gets_a_cached_answer_only_when_nothing_must_load_or_refresh(
+    built_index: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = fresh(Settings(_env_file=None, data_dir=built_index), embedder)
+    assert service.answer_if_cached("What is HBONE?") is None  # the index is not open yet: a worker opens it
+    first = service.ask("What is HBONE?")
+    assert service.answer_if_cached("What is xDS?") is None  # not answered yet
+    served = service.answer_if_cached(" What is HBONE? ")
+    assert served is not None and served.text == first.text and served.id != first.id
+    monkeypatch.setattr(retrieval, "REFRESH_INTERVAL", 0.0)  # a check for a new generation is due
+    assert service.answer_if_cached("What is HBONE?") is None
+    with pytest.raises(UserError):
+        service.answer_if_cached("   ")  # bad input fails here as in `ask`

@@ -6,12 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header
 from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from assistant.api import sse
 from assistant.api.deps import ClientDep, MetricsDep, ServiceDep
 from assistant.api.models import AskRequest, ErrorResponse, RecommendRequest
+from assistant.api.observability import Metrics
 from assistant.domain.answers import Answer
 from assistant.domain.recommendation import Recommendation
+from assistant.service import Service
 
 router = APIRouter(prefix="/v1", tags=["answers"])
 ERRORS: dict[int | str, dict[str, object]] = {
@@ -27,7 +30,7 @@ STREAM = {"text/event-stream": {"schema": {"type": "string"}, "example": 'event:
     response_model=Answer,
     responses={**ERRORS, 200: {"content": STREAM, "description": "The Answer, or SSE events when asked for"}},
 )
-def ask(
+async def ask(
     body: AskRequest,
     service: ServiceDep,
     metrics: MetricsDep,
@@ -36,8 +39,11 @@ def ask(
 ) -> Answer | StreamingResponse:
     """A cited answer. With `Accept: text/event-stream`: `delta` events of text, then one `answer` event."""
     if accept and "text/event-stream" in accept:
-        return sse.answer_events(sse.started(service.stream(body.question, body.history)), metrics)
-    answer = service.ask(body.question, body.history)
+        return await run_in_threadpool(_stream, body, service, metrics)
+    # A repeated question is served here on the event loop; only a new one costs a trip to a worker thread.
+    answer = service.answer_if_cached(body.question, body.history)
+    if answer is None:
+        answer = await run_in_threadpool(service.ask, body.question, body.history)
     sse.count(metrics, answer)
     return answer
 
@@ -49,6 +55,10 @@ def ask(
 )
 def ask_stream(body: AskRequest, service: ServiceDep, metrics: MetricsDep, _client: ClientDep) -> StreamingResponse:
     """The answer as Server-Sent Events: `delta` events carrying text, then one `answer` event."""
+    return _stream(body, service, metrics)
+
+
+def _stream(body: AskRequest, service: Service, metrics: Metrics) -> StreamingResponse:
     return sse.answer_events(sse.started(service.stream(body.question, body.history)), metrics)
 
 
