@@ -219,21 +219,24 @@ def run(service: Service, *, synthetic_size: int, rounds: int, load: int, concur
         f"(target <= 3x) {_verdict(asked.p95_ms <= 3 * floor.p95_ms)}"
     )
     if load:
-        result = load_run(settings, requests=load, concurrency=concurrency)
+        computed = load_run(settings, requests=load, concurrency=concurrency, answer_cache=False)
         yield (
-            f"HTTP /v1/ask      {result.latency}   {result.per_second:.0f} answers/s at concurrency {concurrency}, "
-            f"{result.errors} errors, server RSS {result.rss_mb:.0f} MB   ({len(MIXED_QUESTIONS)} questions in turn)"
+            f"HTTP /v1/ask      {computed.latency}   {computed.per_second:.0f} answers/s at concurrency {concurrency}, "
+            f"every answer computed (answer cache off), {computed.errors} errors, server RSS {computed.rss_mb:.0f} MB"
         )
         yield (
-            f"                  targets: p50 <= floor + 5 ms ({floor.p50_ms + 5:.1f} ms) "
-            f"{_verdict(result.latency.p50_ms <= floor.p50_ms + 5)}, >= 50 answers/s "
-            f"{_verdict(result.per_second >= 50)}, 0 errors {_verdict(result.errors == 0)}, RSS <= 800 MB "
-            f"{_verdict(result.rss_mb <= 800)}"
+            f"                  targets: >= 50 answers/s {_verdict(computed.per_second >= 50)}, 0 errors "
+            f"{_verdict(computed.errors == 0)}, RSS <= 800 MB {_verdict(computed.rss_mb <= 800)}"
         )
-        cold = load_run(settings, requests=max(1, load // 5), concurrency=concurrency, answer_cache=False)
+        repeated = load_run(settings, requests=load, concurrency=concurrency)
         yield (
-            f"  without cache   {cold.latency}   {cold.per_second:.0f} answers/s, {cold.errors} errors "
-            "(every answer computed: ASSISTANT_ANSWER_CACHE_SIZE=0)"
+            f"  repeated        {repeated.latency}   {repeated.per_second:.0f} answers/s, {repeated.errors} errors, "
+            f"RSS {repeated.rss_mb:.0f} MB: the {len(MIXED_QUESTIONS)} questions again and again, as bots ask theirs"
+        )
+        yield (
+            f"                  target: p50 <= floor + 5 ms ({floor.p50_ms + 5:.1f} ms) "
+            f"{_verdict(repeated.latency.p50_ms <= floor.p50_ms + 5)} (the answer cache serves the repeats; at "
+            f"concurrency {concurrency} a computed answer waits for those ahead of it)"
         )
     if synthetic_size:
         with scratch_settings(settings) as scratch:
@@ -257,7 +260,7 @@ class LoadResult:
 
 def load_run(settings: Settings, *, requests: int, concurrency: int, answer_cache: bool = True) -> LoadResult:
     """`requests` POST /v1/ask at `concurrency` against a real `assistant serve` process on 127.0.0.1, the
-    questions asked in turn, as bots and dashboards repeat theirs (the answer cache serves the repeats)."""
+    questions asked in turn; with `answer_cache` off every answer is computed, with it on the repeats are served."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
