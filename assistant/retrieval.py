@@ -23,7 +23,7 @@ import numpy as np
 from assistant.config import Settings
 from assistant.corpus import corpus_fingerprint
 from assistant.domain.documents import Chunk, Passage, ScoredSentence
-from assistant.domain.text import names, plain, terms
+from assistant.domain.text import names, plain, terms, written_names
 from assistant.domain.vocabulary import Mode
 from assistant.embeddings import Embedder, Vectors
 from assistant.errors import AssistantError, IndexCorruptError, IndexMismatchError
@@ -32,6 +32,7 @@ from assistant.indexing.store import FORMAT_VERSION, IndexStore, Manifest, read_
 
 RRF_K = 60
 MIN_FETCH = 20
+RARE_WORD = 0.02  # a question's name the corpus never writes as one, only as a word in this share of chunks
 REFRESH_INTERVAL = 2.0  # seconds between checks for a generation another process switched to
 EXACT_SENTENCES = 20_000  # up to this many, ranking sentences in memory beats a Chroma query (2 ms, approximate)
 
@@ -90,6 +91,7 @@ class _Snapshot:
         }
         tokenized = [terms(s.header + s.chunk.text) or ["<empty>"] for s in self.chunks]
         self.document_frequency = Counter(term for tokens in tokenized for term in set(tokens))
+        self.names = set().union(*(written_names(f"{s.header}\n{s.chunk.text}") for s in self.chunks))
         self.bm25 = bm25s.BM25()
         self.bm25.index(tokenized, show_progress=False)
 
@@ -179,18 +181,20 @@ class Retriever:
 
     def term_weights(self, text: str) -> dict[str, float]:
         """Each content word of `text` the corpus uses, with its inverse document frequency; names and versions
-        the corpus never mentions (another product, a release it does not cover) with a negative weight; other
-        words the corpus never uses ("heavy", "anyone") are left out, as they say nothing about coverage."""
+        the corpus never mentions (another product, a release it does not cover) with a negative weight, also
+        when the corpus only has a rare common word of that spelling ("Windows" the product, "window" the
+        word); other words the corpus never uses ("heavy", "anyone") are left out, as they say nothing about
+        coverage."""
         snapshot = self._snapshot
         total = len(snapshot.chunks) or 1
         named = names(text)
         weights = {}
         for term in dict.fromkeys(terms(text)):
             frequency = snapshot.document_frequency.get(term, 0)
-            if frequency:
-                weights[term] = math.log(1 + total / frequency)
-            elif term in named:
+            if term in named and term not in snapshot.names and frequency <= RARE_WORD * total:
                 weights[term] = -math.log(1 + total)
+            elif frequency:
+                weights[term] = math.log(1 + total / frequency)
         return weights
 
     def search(
@@ -333,5 +337,9 @@ class Retriever:
         texts = snapshot.sentence_texts.get(chunk_id)
         if texts is None:
             return ()
-        scores: list[float] = (snapshot.sentence_vectors[chunk_id] @ vector).tolist()
-        return tuple(ScoredSentence(text=text, score=score) for text, score in zip(texts, scores, strict=True))
+        vectors = snapshot.sentence_vectors[chunk_id]
+        scores: list[float] = (vectors @ vector).tolist()
+        return tuple(
+            ScoredSentence(text=text, score=score, vector=row)
+            for text, score, row in zip(texts, scores, vectors, strict=True)
+        )

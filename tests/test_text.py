@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.domain.text import plain, sentence_spans, stem, terms
+from assistant.domain.text import names, plain, sentence_spans, stem, terms, written_names
 
 
 def sentences(text: str) -> list[str]:
@@ -67,3 +67,8 @@ def test_inflections_share_a_stem(word: str) -> None:
 @pytest.mark.parametrize("word", ["class", "status", "1.24", "ztunnel"])
 def test_stem_leaves_other_words_alone(word: str) -> None:
     assert stem(word) == word
+
+
+def test_names_in_a_question_skip_its_opening_word_but_a_corpus_counts_every_capitalised_word() -> None:
+    assert names("Does Istio ambient support Windows nodes on 1.29?") == {"istio", "window", "1.29"}
+    assert written_names("Cilium runs eBPF. The maintenance window on Istio 1.24.") == {"cilium", "istio", "1.24"}

@@ -106,3 +106,12 @@ _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][A-Za-z0-9]*[a-z0-9][A-Za-z0-9]*\b
 def names(text: str) -> set[str]:
     """Terms that look like names: capitalised words not opening a sentence (Consul, GitHub) and versions (4.12)."""
     return {stem(word.lower()) for word in _NAME.findall(text.strip()) if word.lower() not in STOPWORDS}
+
+
+_CAPITALISED = re.compile(r"\b[A-Z][A-Za-z0-9]*[a-z0-9][A-Za-z0-9]*\b")
+
+
+def written_names(text: str) -> set[str]:
+    """Every term `text` writes as a name or a version, sentence openings included: the names a corpus knows."""
+    capitalised = {word.lower() for word in _CAPITALISED.findall(text)}
+    return names(text) | {stem(word) for word in capitalised if word not in STOPWORDS}
