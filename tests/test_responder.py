@@ -151,12 +151,27 @@ def test_explanations_quote_the_best_sentences(service: Service) -> None:
         ("How does Kuma pricing work?", UNKNOWN_TEXT),
         ("How many GitHub stars does Istio have?", UNKNOWN_TEXT),
         ("What is Consul Connect's default cipher suite?", UNKNOWN_TEXT),
+        ("Does Istio ambient support Windows nodes?", UNKNOWN_TEXT),  # the corpus has "window", never "Windows"
     ],
 )
 def test_refusals_have_no_citations_and_invent_nothing(service: Service, question: str, text: str) -> None:
     answer = service.ask(question)
     assert answer.refused and answer.citations == [] and answer.text == text
     assert answer.recommendation is None
+
+
+@pytest.mark.parametrize(
+    ("question", "fact", "most"),
+    [  # facts the corpus states in several documents, in other words each time
+        ("What is the p99 latency added by a sidecar?", "0.63–0.88", 2),  # the second adds ambient's figures
+        ("What's the memory overhead of ztunnel per node?", "12 MB", 1),
+        ("Is Sidecar mode mature?", "support", 1),
+        ("What did Buoyant say about cross-zone cost?", "210k", 2),  # the second adds AWS's price per GB
+    ],
+)
+def test_an_explanation_does_not_say_the_same_fact_twice(service: Service, question: str, fact: str, most: int) -> None:
+    answer = service.ask(question)
+    assert not answer.refused and 1 <= answer.text.count(fact) <= most
 
 
 def test_injected_text_changes_no_recommendation(service: Service) -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
+
+import numpy as np
 
 from assistant.domain.vocabulary import Mode
 
@@ -65,6 +68,7 @@ class Chunk:
 class ScoredSentence:
     text: str
     score: float  # cosine similarity to the query
+    vector: np.ndarray[Any, np.dtype[np.float32]] = field(compare=False, repr=False)  # its normalised embedding
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from assistant.domain.answers import Citation, Confidence
 from assistant.domain.conversation import Understanding
-from assistant.domain.documents import Chunk, Passage
+from assistant.domain.documents import Chunk, Passage, ScoredSentence
 from assistant.domain.ratings import Ratings, rating_ref
 from assistant.domain.recommendation import RankedMode, Reason, Recommendation
 from assistant.domain.text import terms
@@ -58,6 +58,11 @@ COVERAGE_WEIGHT = 0.1
 UNSEEN_WEIGHT = 0.5
 EXPLAIN_SENTENCES = 4
 SAME_CHUNK_PENALTY = 0.04  # prefer sentences from different passages
+# A sentence repeats an earlier one (see `repeats`) above these: term overlap (Jaccard), embedding similarity, and
+# a lower similarity when it also brings the same figures. Set from paraphrase pairs the corpus holds (0.80-0.93).
+SAME_WORDS = 0.6
+SAME_MEANING = 0.85
+CLOSE_MEANING = 0.75
 TOPIC_BONUS = 0.08  # a sentence about the asked dimension (cost, latency, maturity...)
 FIGURE_BONUS = 0.06  # a sentence with a measured figure, when the question asks about cost or latency
 _FIGURE = re.compile(r"\d[\d.,]*\s?(?:vcpu|mcpu|mb|mib|gb|ms|%|rps|requests per second)\b")
@@ -65,6 +70,7 @@ _MEASURED = {Dimension.RESOURCE_EFFICIENCY, Dimension.PERFORMANCE}
 RECENT_BONUS = 0.06  # a sentence dated in the newest year the passages mention, when the question asks about now
 _NOW = re.compile(r"\b(?:still|now|today|currently|current|latest|anymore|these days|at the moment)\b")
 _YEAR = re.compile(r"\b20\d\d\b")
+_NUMBER = re.compile(r"\d+(?:[.,/-]\d+)*")  # a figure, a version or a date (2025-07-28) as one token
 OVERLAP_WEIGHT = 0.3  # times the share of the question's (rarity-weighted) words a sentence carries
 HEADING_SHARE = 0.5  # a question word in the sentence's section heading counts half
 
@@ -297,7 +303,7 @@ def select_sentences(
     topics = [pattern for dimension, pattern in lexicon.DIMENSION_PATTERNS if dimension in understanding.dimensions]
     measured = bool(_MEASURED & set(understanding.dimensions))
     newest = _newest_year(passages) if _NOW.search(understanding.resolved_question.lower()) else None
-    candidates: list[tuple[float, float, int, Passage, str]] = []
+    candidates: list[tuple[float, float, int, Passage, ScoredSentence]] = []
     for rank, passage in enumerate(passages):
         chunk_modes = set(passage.chunk.modes)
         specific = 0 < len(chunk_modes) < len(Mode)
@@ -318,24 +324,37 @@ def select_sentences(
             if newest and newest in _YEAR.findall(sentence.text):
                 on_topic += RECENT_BONUS
             score = sentence.score + nudge + OVERLAP_WEIGHT * overlap + on_topic
-            candidates.append((score, sentence.score, rank, passage, sentence.text))
+            candidates.append((score, sentence.score, rank, passage, sentence))
     chosen: list[tuple[Passage, str, float]] = []
-    seen: list[set[str]] = []
+    said: list[ScoredSentence] = []
     used: Counter[str] = Counter()
 
     def order(index: int) -> tuple[float, int, str]:  # best first, less a penalty per sentence taken from its chunk
-        score, _, rank, passage, text = candidates[index]
-        return -(score - SAME_CHUNK_PENALTY * used[passage.chunk.id]), rank, text
+        score, _, rank, passage, sentence = candidates[index]
+        return -(score - SAME_CHUNK_PENALTY * used[passage.chunk.id]), rank, sentence.text
 
     while candidates and len(chosen) < EXPLAIN_SENTENCES:
-        _, raw, _, passage, text = candidates.pop(min(range(len(candidates)), key=order))
-        said: set[str] = set(terms(text))
-        if any(len(said & other) / max(len(said | other), 1) > 0.6 for other in seen):
+        _, raw, _, passage, sentence = candidates.pop(min(range(len(candidates)), key=order))
+        if any(repeats(sentence, earlier) for earlier in said):
             continue
-        chosen.append((passage, text, raw))
-        seen.append(said)
+        chosen.append((passage, sentence.text, raw))
+        said.append(sentence)
         used[passage.chunk.id] += 1
     return chosen
+
+
+def repeats(sentence: ScoredSentence, earlier: ScoredSentence) -> bool:
+    """Whether `sentence` says again what `earlier` said (the corpus states some facts in several documents):
+    nearly the same words, nearly the same meaning, or a close meaning with the same figures and at most one
+    figure more."""
+    words, before = set(terms(sentence.text)), set(terms(earlier.text))
+    if len(words & before) / max(len(words | before), 1) > SAME_WORDS:
+        return True
+    similarity = float(sentence.vector @ earlier.vector)
+    if similarity >= SAME_MEANING:
+        return True
+    figures, known = set(_NUMBER.findall(sentence.text)), set(_NUMBER.findall(earlier.text))
+    return similarity >= CLOSE_MEANING and bool(figures & known) and len(figures - known) <= 1
 
 
 def _newest_year(passages: Sequence[Passage]) -> str | None:
