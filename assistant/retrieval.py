@@ -1,5 +1,5 @@
-"""Hybrid search over the index: dense (Chroma's HNSW, over chunks and over sentences) plus BM25, fused by
-reciprocal rank fusion.
+"""Hybrid search over the index: dense over chunks (Chroma's HNSW) and over sentences (exact, in memory, up to
+EXACT_SENTENCES; Chroma's HNSW beyond) plus BM25, fused by reciprocal rank fusion.
 
 The serving generation is loaded once into an immutable snapshot (chunks, BM25, chunk and sentence vectors);
 `refresh()` swaps in a new snapshot when another process has switched the index to a new generation.
