@@ -31,11 +31,12 @@ class AnswerCache:
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: Key) -> Answer | None:
+    def get(self, key: Key, *, count_miss: bool = True) -> Answer | None:
+        """The answer under `key`, or None (a miss, counted unless the caller will ask again with `get`)."""
         with self._lock:
             answer = self._answers.get(key)
             if answer is None:
-                self.misses += 1
+                self.misses += count_miss
                 return None
             self._answers.move_to_end(key)
             self.hits += 1

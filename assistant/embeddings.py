@@ -69,8 +69,8 @@ class Embedder(Embeddings):
     A Transformer -> mean Pooling -> Normalize pipeline (all-MiniLM-L6-v2 and its kind) runs on ONNX Runtime,
     exported once into `cache_dir` (see `onnx_export`): three times faster than eager PyTorch on a short question,
     and without torch, transformers or sentence-transformers in the process (about 300 MB of a serving process).
-    Other pipelines, hub names, a failed export and `reference_encode` (the yardstick tests and benchmarks
-    compare with) load sentence-transformers itself.
+    Other pipelines, hub names, a failed export and `reference_encode` (the yardstick tests compare with) load
+    sentence-transformers itself.
     """
 
     def __init__(self, target: str, model_id: str, *, cache_dir: Path, batch_size: int = 16) -> None:
@@ -156,6 +156,8 @@ class Embedder(Embeddings):
 
     def _token_vectors(self, batch: list[str]) -> list[tuple[Vectors, list[Span], Vectors]]:
         """(token vectors, token character offsets, normalised text vector) for each text of one batch."""
+        if not batch:
+            return []
         encodings = self._tokenizer.encode_batch(batch)
         if self._session is None:
             return self._token_vectors_generic(batch, [encoding.offsets for encoding in encodings])
@@ -191,7 +193,7 @@ class Embedder(Embeddings):
         return result
 
     def reference_encode(self, texts: Sequence[str]) -> Vectors:
-        """sentence-transformers' own `encode`, batched by `batch_size`: the yardstick for speed and equality."""
+        """sentence-transformers' own `encode`, batched by `batch_size`: the yardstick for equal vectors."""
         self._count_call()
         vectors = self._pipeline.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True)
         return np.asarray(vectors, dtype=np.float32)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import logging
 import os
 import tempfile
 import warnings
@@ -17,18 +18,30 @@ from pathlib import Path
 from typing import Any
 
 import onnxruntime as ort
+from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidGraph, InvalidProtobuf
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 OUTPUT = "last_hidden_state"
 RECIPE = "opset17-torchscript-1"  # change it when the export below changes: cached files are exported again
-MODEL_FILES = (".json", ".safetensors", ".bin", ".txt")
+MODEL_SUFFIXES = (".json", ".safetensors", ".bin", ".txt")
+
+log = logging.getLogger(__name__)
 
 
 def onnx_session(folder: Path, cache_dir: Path) -> ort.InferenceSession:
-    """A session that maps the model's token inputs to `last_hidden_state`, exporting the model on first use."""
+    """A session that maps the model's token inputs to `last_hidden_state`, exporting the model on first use
+    (and again when the cached file cannot be loaded, say one damaged on disk)."""
     path = cache_dir / f"{folder.name}-{model_digest(folder)}.onnx"
-    if not path.exists():
-        export(folder, path)
+    if path.exists():
+        try:
+            return _load(path)
+        except (Fail, InvalidGraph, InvalidProtobuf) as exc:
+            log.warning("cannot load %s (%s); exporting the model again", path, exc)
+    export(folder, path)
+    return _load(path)
+
+
+def _load(path: Path) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.log_severity_level = 3  # warnings about unused initialisers are noise here
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
@@ -37,7 +50,7 @@ def onnx_session(folder: Path, cache_dir: Path) -> ort.InferenceSession:
 def model_digest(folder: Path) -> str:
     digest = hashlib.sha256(RECIPE.encode())
     for file in sorted(folder.iterdir()):
-        if file.is_file() and file.suffix in MODEL_FILES:
+        if file.is_file() and file.suffix in MODEL_SUFFIXES:
             digest.update(file.name.encode())
             with file.open("rb") as stream:
                 digest.update(hashlib.file_digest(stream, "sha256").digest())

@@ -137,10 +137,11 @@ class Retriever:
         """Whether the next `refresh` will look for a new generation (REFRESH_INTERVAL has passed)."""
         return time.monotonic() - self._checked >= REFRESH_INTERVAL
 
-    def refresh(self, *, min_interval: float = REFRESH_INTERVAL) -> bool:
-        """Load the serving generation if another process switched it; at most once per `min_interval` s."""
+    def refresh(self, *, min_interval: float | None = None) -> bool:
+        """Load the serving generation if another process switched it; at most once per `min_interval` s
+        (default REFRESH_INTERVAL)."""
         now = time.monotonic()
-        if now - self._checked < min_interval:
+        if now - self._checked < (REFRESH_INTERVAL if min_interval is None else min_interval):
             return False
         with self._lock:
             self._checked = now
@@ -212,7 +213,8 @@ class Retriever:
         self, query: str, filters: Sequence[Sequence[Mode]], *, k: int = 5, vector: Vectors | None = None
     ) -> list[list[Passage]]:
         """`search` once per mode filter, sharing the query's embedding, dense rankings and BM25 scores: a
-        comparison of four modes costs one Chroma query, not four."""
+        comparison of four modes costs one Chroma query, not four (plus a filtered one for a mode that too few
+        of the nearest chunks carry)."""
         snapshot = self._snapshot
         if not snapshot.chunks or k <= 0:
             return [[] for _ in filters]

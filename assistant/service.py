@@ -132,7 +132,8 @@ class Service:
         retriever = self._retriever
         if retriever is None or retriever.refresh_due():
             return None
-        cached = self.answers.get(cache_key(question, turns, retriever.generation))
+        key = cache_key(question, turns, retriever.generation)
+        cached = self.answers.get(key, count_miss=False)  # on a miss the caller goes on to `ask`, which counts it
         return None if cached is None else _served(cached, started)
 
     def stream(self, question: str, history: Sequence[Turn | Mapping[str, Any]] = ()) -> Iterator[StreamEvent]:

@@ -101,10 +101,16 @@ def test_the_export_is_cached_by_content_and_redone_for_a_changed_model(embedder
     shutil.copytree(embedder.target, folder)
     cache = tmp_path / "cache"
     first = Embedder(str(folder), "copy", cache_dir=cache)
-    exported = sorted(cache.glob("*.onnx"))
+    [exported] = cache.glob("*.onnx")
+    written = exported.stat().st_mtime_ns
     np.testing.assert_allclose(first.encode(TEXTS), embedder.encode(TEXTS), atol=1e-6)
     Embedder(str(folder), "copy", cache_dir=cache)
-    assert sorted(cache.glob("*.onnx")) == exported and len(exported) == 1  # the second load reused the file
+    assert exported.stat().st_mtime_ns == written  # the second load reused the file
+    exported.write_bytes(b"damaged")
+    repaired = Embedder(str(folder), "copy", cache_dir=cache)  # a file that cannot be loaded is exported again
+    assert repaired.engine == "onnxruntime" and exported.stat().st_size > 1_000_000
+    np.testing.assert_allclose(repaired.encode(TEXTS), embedder.encode(TEXTS), atol=1e-6)
+    assert repaired.encode([]).shape == (0, embedder.dimension)
     config = folder / "config.json"
     config.write_text(config.read_text() + "\n")  # the same model, but its files are not the ones exported
     Embedder(str(folder), "copy", cache_dir=cache)

@@ -71,4 +71,5 @@ def test_stem_leaves_other_words_alone(word: str) -> None:
 
 def test_names_in_a_question_skip_its_opening_word_but_a_corpus_counts_every_capitalised_word() -> None:
     assert names("Does Istio ambient support Windows nodes on 1.29?") == {"istio", "window", "1.29"}
+    assert names("Does Ambient Support Windows Nodes On 1.29?") == {"1.29"}  # title case: capitals say nothing
     assert written_names("Cilium runs eBPF. The maintenance window on Istio 1.24.") == {"cilium", "istio", "1.24"}

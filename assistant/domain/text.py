@@ -100,15 +100,20 @@ def _terms(text: str) -> tuple[str, ...]:
     return tuple(stem(w) for w in _WORD.findall(lowered) if w not in STOPWORDS)
 
 
-_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][A-Za-z0-9]*[a-z0-9][A-Za-z0-9]*\b|\b[a-z]*\d+(?:\.\d+)+[a-z]*\b")
+_CAPITALISED_WORD = r"\b[A-Z][A-Za-z0-9]*[a-z0-9][A-Za-z0-9]*\b"
+_CAPITALISED = re.compile(_CAPITALISED_WORD)
+_NAME = re.compile(rf"(?<![.!?]\s)(?<!^){_CAPITALISED_WORD}|\b[a-z]*\d+(?:\.\d+)+[a-z]*\b")
+_ALPHA_WORD = re.compile(r"\b[A-Za-z][A-Za-z0-9']*\b")
 
 
 def names(text: str) -> set[str]:
-    """Terms that look like names: capitalised words not opening a sentence (Consul, GitHub) and versions (4.12)."""
-    return {stem(word.lower()) for word in _NAME.findall(text.strip()) if word.lower() not in STOPWORDS}
-
-
-_CAPITALISED = re.compile(r"\b[A-Z][A-Za-z0-9]*[a-z0-9][A-Za-z0-9]*\b")
+    """Terms that look like names: capitalised words not opening a sentence (Consul, GitHub) and versions (4.12).
+    In Title Case Text capitals say nothing, so there only versions count."""
+    found = _NAME.findall(text.strip())
+    words = _ALPHA_WORD.findall(text)
+    if len(words) >= 4 and sum(word[0].isupper() for word in words) > 0.6 * len(words):
+        found = [word for word in found if any(character.isdigit() for character in word)]
+    return {stem(word.lower()) for word in found if word.lower() not in STOPWORDS}
 
 
 def written_names(text: str) -> set[str]:

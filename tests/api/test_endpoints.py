@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
 import pytest
 from openai import OpenAI
 
-from tests.live import LiveServer
+from assistant.config import Settings
+from assistant.embeddings import Embedder
+from assistant.service import Service
+from tests.live import LiveServer, serve
 
 
 def sse_events(text: str) -> list[tuple[str, str]]:
@@ -159,3 +163,17 @@ def test_openapi_has_an_example_for_every_model(live_api: LiveServer) -> None:
     assert {"/v1/ask", "/v1/ask/stream", "/v1/recommend", "/v1/search", "/v1/modes", "/v1/ratings",
             "/v1/chat/completions", "/v1/feedback", "/v1/feedback/summary", "/healthz", "/readyz",
             "/metrics"} <= set(schema["paths"])  # fmt: skip
+
+
+def test_a_repeated_question_is_served_from_the_cache_and_counted(built_index: Path, embedder: Embedder) -> None:
+    settings = Settings(_env_file=None, data_dir=built_index)
+    with serve(settings, Service(settings, embedder=embedder)) as live:
+        question = {"question": "How much memory does ztunnel use?"}
+        first = httpx.post(f"{live.url}/v1/ask", json=question, timeout=30).json()
+        calls = embedder.calls
+        again = httpx.post(f"{live.url}/v1/ask", json=question, timeout=30).json()
+        assert embedder.calls == calls and set(again["timings"]) == {"cache", "total"}
+        assert again["text"] == first["text"] and again["id"] != first["id"]
+        assert (live.service.answers.hits, live.service.answers.misses) == (1, 1)  # each counted once
+        metrics = httpx.get(f"{live.url}/metrics").text
+        assert "assistant_answers_cached_total 1.0" in metrics
