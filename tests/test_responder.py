@@ -174,6 +174,19 @@ def test_an_explanation_does_not_say_the_same_fact_twice(service: Service, quest
     assert not answer.refused and 1 <= answer.text.count(fact) <= most
 
 
+@pytest.mark.parametrize(
+    ("question", "opening"),
+    [
+        ("What is ztunnel?", "Ztunnel is "),
+        ("What's an EnvoyFilter?", "EnvoyFilter is "),
+        ("What is a waypoint proxy?", "A waypoint proxy is "),
+        ("Define HBONE", "HBONE is "),
+    ],
+)
+def test_a_what_is_question_opens_with_the_definition(service: Service, question: str, opening: str) -> None:
+    assert service.ask(question).text.startswith(opening)
+
+
 def test_injected_text_changes_no_recommendation(service: Service) -> None:
     plain = service.ask("We're a bank with strict isolation needs. Which mode?")
     smuggled = service.ask(

@@ -65,12 +65,14 @@ SAME_MEANING = 0.85
 CLOSE_MEANING = 0.75
 TOPIC_BONUS = 0.08  # a sentence about the asked dimension (cost, latency, maturity...)
 FIGURE_BONUS = 0.06  # a sentence with a measured figure, when the question asks about cost or latency
+DEFINITION_BONUS = 0.1  # "X is ..." when the question is "what is X?"
 _FIGURE = re.compile(r"\d[\d.,]*\s?(?:vcpu|mcpu|mb|mib|gb|ms|%|rps|requests per second)\b")
 _MEASURED = {Dimension.RESOURCE_EFFICIENCY, Dimension.PERFORMANCE}
 RECENT_BONUS = 0.06  # a sentence dated in the newest year the passages mention, when the question asks about now
 _NOW = re.compile(r"\b(?:still|now|today|currently|current|latest|anymore|these days|at the moment)\b")
 _YEAR = re.compile(r"\b20\d\d\b")
 _NUMBER = re.compile(r"\d+(?:[.,/-]\d+)*")  # a figure, a version or a date (2025-07-28) as one token
+_WHAT_IS = re.compile(r"^\s*(?:what(?:'s| is| are)|define)\s+(?:an?\s+|the\s+)?(?P<subject>[\w .-]+?)\s*\??\s*$")
 OVERLAP_WEIGHT = 0.3  # times the share of the question's (rarity-weighted) words a sentence carries
 HEADING_SHARE = 0.5  # a question word in the sentence's section heading counts half
 
@@ -303,6 +305,8 @@ def select_sentences(
     topics = [pattern for dimension, pattern in lexicon.DIMENSION_PATTERNS if dimension in understanding.dimensions]
     measured = bool(_MEASURED & set(understanding.dimensions))
     newest = _newest_year(passages) if _NOW.search(understanding.resolved_question.lower()) else None
+    asked = _WHAT_IS.match(understanding.resolved_question.lower())
+    definition = re.compile(rf"(?:an?\s+|the\s+)?{re.escape(asked['subject'])}s?\s+(?:is|are)\b") if asked else None
     candidates: list[tuple[float, float, int, Passage, ScoredSentence]] = []
     for rank, passage in enumerate(passages):
         chunk_modes = set(passage.chunk.modes)
@@ -323,6 +327,8 @@ def select_sentences(
                 on_topic += FIGURE_BONUS
             if newest and newest in _YEAR.findall(sentence.text):
                 on_topic += RECENT_BONUS
+            if definition and definition.match(lowered):
+                on_topic += DEFINITION_BONUS
             score = sentence.score + nudge + OVERLAP_WEIGHT * overlap + on_topic
             candidates.append((score, sentence.score, rank, passage, sentence))
     chosen: list[tuple[Passage, str, float]] = []
