@@ -22,7 +22,8 @@ from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidGraph, Inva
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 OUTPUT = "last_hidden_state"
-RECIPE = "opset17-torchscript-1"  # change it when the export below changes: cached files are exported again
+OPSET = 17
+RECIPE = f"opset{OPSET}-torchscript-1"  # change it when the export below changes: cached files are exported again
 MODEL_SUFFIXES = (".json", ".safetensors", ".bin", ".txt")
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def export(folder: Path, destination: Path) -> None:
                 input_names=names,
                 output_names=[OUTPUT],
                 dynamic_axes=axes,
-                opset_version=17,
+                opset_version=OPSET,
                 dynamo=False,
             )
         os.replace(partial, destination)

@@ -86,6 +86,11 @@ class _Snapshot:
             rows = [vectors for _, vectors in owned]
             self.sentence_matrix = np.vstack(rows) if rows else np.zeros((0, embedder.dimension), dtype=np.float32)
             self.sentence_owner = np.repeat([p for p, _ in owned], [len(v) for v in rows]).astype(np.int64)
+            start = 0
+            for position, vectors in owned:  # each chunk's vectors become a view of the matrix: one copy in memory
+                chunk_id = self.chunks[position].chunk.id
+                self.sentence_vectors[chunk_id] = self.sentence_matrix[start : start + len(vectors)]
+                start += len(vectors)
         self.mode_masks = {
             mode: np.array([mode in s.chunk.modes for s in self.chunks], dtype=np.float32) for mode in Mode
         }
