@@ -6,9 +6,12 @@ of the rating or capability fact they cite.
 
 from __future__ import annotations
 
+import functools
+import math
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from assistant.domain.answers import Citation, Confidence
@@ -75,6 +78,33 @@ _NUMBER = re.compile(r"\d+(?:[.,/-]\d+)*")  # a figure, a version or a date (202
 _WHAT_IS = re.compile(r"^\s*(?:what(?:'s| is| are)|define)\s+(?:an?\s+|the\s+)?(?P<subject>[\w .-]+?)\s*\??\s*$")
 OVERLAP_WEIGHT = 0.3  # times the share of the question's (rarity-weighted) words a sentence carries
 HEADING_SHARE = 0.5  # a question word in the sentence's section heading counts half
+
+
+@dataclass(frozen=True, slots=True)
+class _Sentence:
+    """What selection reads from a corpus sentence, worked out once per sentence (see `_read`)."""
+
+    words: frozenset[str]  # its stemmed content words
+    eligible: bool  # a statement: at least six words, not a lead-in to a list
+    lowered: str
+    dimensions: frozenset[Dimension]  # the dimensions it speaks about
+    measured: bool  # carries a measured figure (vCPU, MB, ms...)
+    years: frozenset[str]
+    figures: frozenset[str]  # figures, versions and dates
+
+
+@functools.lru_cache(maxsize=32_768)  # every answer reads the same corpus sentences again
+def _read(text: str) -> _Sentence:
+    lowered = text.lower()
+    return _Sentence(
+        words=frozenset(terms(text)),
+        eligible=len(text.split()) >= 6 and not text.endswith(":"),
+        lowered=lowered,
+        dimensions=frozenset(d for d, pattern in lexicon.DIMENSION_PATTERNS if pattern.search(lowered)),
+        measured=bool(_FIGURE.search(lowered)),
+        years=frozenset(_YEAR.findall(text)),
+        figures=frozenset(_NUMBER.findall(text)),
+    )
 
 
 @dataclass(frozen=True)
@@ -284,10 +314,10 @@ def answerability(picked: Sequence[tuple[Passage, str, float]], weights: Mapping
     if not picked or not total:
         return max((score for _, _, score in picked), default=0.0)
 
-    def covered(words: set[str]) -> float:
+    def covered(words: AbstractSet[str]) -> float:
         return sum(weight for term, weight in weights.items() if weight > 0 and term in words) / total
 
-    sentences = [(score, set(terms(text))) for _, text, score in picked]
+    sentences = [(score, _read(text).words) for _, text, score in picked]
     best = max(score + SENTENCE_COVERAGE_WEIGHT * covered(words) for score, words in sentences)
     together = covered(set().union(*(words for _, words in sentences)))
     unknown = sum(-weight for weight in weights.values() if weight < 0) / total
@@ -302,45 +332,42 @@ def select_sentences(
     wanted_modes = set(understanding.modes)
     positive = [(term, weight) for term, weight in weights.items() if weight > 0]
     total = sum(weight for _, weight in positive) or 1.0
-    topics = [pattern for dimension, pattern in lexicon.DIMENSION_PATTERNS if dimension in understanding.dimensions]
-    measured = bool(_MEASURED & set(understanding.dimensions))
+    topics = frozenset(understanding.dimensions)
+    measured = bool(_MEASURED & topics)
     newest = _newest_year(passages) if _NOW.search(understanding.resolved_question.lower()) else None
     asked = _WHAT_IS.match(understanding.resolved_question.lower())
     definition = re.compile(rf"(?:an?\s+|the\s+)?{re.escape(asked['subject'])}s?\s+(?:is|are)\b") if asked else None
-    candidates: list[tuple[float, float, int, Passage, ScoredSentence]] = []
+    candidates: list[tuple[float, int, str, float, Passage, ScoredSentence]] = []
     for rank, passage in enumerate(passages):
         chunk_modes = set(passage.chunk.modes)
         specific = 0 < len(chunk_modes) < len(Mode)
         nudge = -0.01 * rank
         if wanted_modes and specific:
             nudge += 0.05 if chunk_modes & wanted_modes else -0.08
-        heading = set(terms(f"{passage.chunk.title} {passage.chunk.section}"))
+        heading = _read(f"{passage.chunk.title} {passage.chunk.section}").words
         for sentence in passage.sentences:
-            if len(sentence.text.split()) < 6 or sentence.text.endswith(":"):
+            read = _read(sentence.text)
+            if not read.eligible:
                 continue
-            words = set(terms(sentence.text))
-            shares = (1.0 if term in words else HEADING_SHARE if term in heading else 0.0 for term, _ in positive)
-            overlap = sum(weight * share for (_, weight), share in zip(positive, shares, strict=True)) / total
-            lowered = sentence.text.lower()
-            on_topic = TOPIC_BONUS if any(t.search(lowered) for t in topics) else 0.0
-            if measured and _FIGURE.search(lowered):
+            carried = sum(weight for term, weight in positive if term in read.words)
+            headed = sum(weight for term, weight in positive if term not in read.words and term in heading)
+            overlap = (carried + HEADING_SHARE * headed) / total
+            on_topic = TOPIC_BONUS if read.dimensions & topics else 0.0
+            if measured and read.measured:
                 on_topic += FIGURE_BONUS
-            if newest and newest in _YEAR.findall(sentence.text):
+            if newest in read.years:
                 on_topic += RECENT_BONUS
-            if definition and definition.match(lowered):
+            if definition and definition.match(read.lowered):
                 on_topic += DEFINITION_BONUS
             score = sentence.score + nudge + OVERLAP_WEIGHT * overlap + on_topic
-            candidates.append((score, sentence.score, rank, passage, sentence))
+            candidates.append((-score, rank, sentence.text, sentence.score, passage, sentence))
+    candidates.sort(key=lambda c: c[:3])  # best first; ties by passage rank, then text: deterministic
     chosen: list[tuple[Passage, str, float]] = []
     said: list[ScoredSentence] = []
     used: Counter[str] = Counter()
-
-    def order(index: int) -> tuple[float, int, str]:  # best first, less a penalty per sentence taken from its chunk
-        score, _, rank, passage, sentence = candidates[index]
-        return -(score - SAME_CHUNK_PENALTY * used[passage.chunk.id]), rank, sentence.text
-
     while candidates and len(chosen) < EXPLAIN_SENTENCES:
-        _, raw, _, passage, sentence = candidates.pop(min(range(len(candidates)), key=order))
+        index = _next_best(candidates, used)
+        _, _, _, raw, passage, sentence = candidates.pop(index)
         if any(repeats(sentence, earlier) for earlier in said):
             continue
         chosen.append((passage, sentence.text, raw))
@@ -349,22 +376,36 @@ def select_sentences(
     return chosen
 
 
+def _next_best(candidates: Sequence[tuple[float, int, str, float, Passage, ScoredSentence]], used: Counter[str]) -> int:
+    """The position of the best of `candidates` (sorted best first) once each loses SAME_CHUNK_PENALTY per
+    sentence already taken from its chunk: the scan stops at the first one that could not win even unpenalised."""
+    best, best_key = 0, (math.inf, 0, "")
+    for index, (negated, rank, text, _, passage, _) in enumerate(candidates):
+        if (negated, rank, text) > best_key:
+            break
+        key = (negated + SAME_CHUNK_PENALTY * used[passage.chunk.id], rank, text)
+        if key < best_key:
+            best, best_key = index, key
+    return best
+
+
 def repeats(sentence: ScoredSentence, earlier: ScoredSentence) -> bool:
     """Whether `sentence` says again what `earlier` said (the corpus states some facts in several documents):
     nearly the same words, nearly the same meaning, or a close meaning with the same figures and at most one
     figure more."""
-    words, before = set(terms(sentence.text)), set(terms(earlier.text))
-    if len(words & before) / max(len(words | before), 1) > SAME_WORDS:
+    read, before = _read(sentence.text), _read(earlier.text)
+    if len(read.words & before.words) / max(len(read.words | before.words), 1) > SAME_WORDS:
         return True
     similarity = float(sentence.vector @ earlier.vector)
     if similarity >= SAME_MEANING:
         return True
-    figures, known = set(_NUMBER.findall(sentence.text)), set(_NUMBER.findall(earlier.text))
-    return similarity >= CLOSE_MEANING and bool(figures & known) and len(figures - known) <= 1
+    return (
+        similarity >= CLOSE_MEANING and bool(read.figures & before.figures) and len(read.figures - before.figures) <= 1
+    )
 
 
 def _newest_year(passages: Sequence[Passage]) -> str | None:
-    return max((year for p in passages for s in p.sentences for year in _YEAR.findall(s.text)), default=None)
+    return max((year for p in passages for s in p.sentences for year in _read(s.text).years), default=None)
 
 
 def _best_sentence(
