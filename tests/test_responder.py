@@ -133,6 +133,26 @@ def test_comparison_is_a_cited_ratings_table_then_explanations(service: Service)
     check(service, answer)
 
 
+def test_a_superlative_question_ranks_all_four_modes_on_what_it_asks(service: Service) -> None:
+    answer = service.ask("Which mode has the lowest latency?")
+    assert answer.intent is Intent.COMPARE and answer.recommendation is None
+    assert answer.text.splitlines()[0] == "| Dimension | Sidecar | Ambient | Cilium | Proxyless gRPC |"
+    assert "Highest rated on performance: Proxyless gRPC." in answer.text
+    check(service, answer)
+
+
+@pytest.mark.parametrize(
+    ("question", "newest"),
+    [  # a status question is about now: the newest dated fact belongs in the answer
+        ("Is Cilium's mutual authentication production ready?", "deprecated mutual authentication as of Cilium 1.20"),
+        ("Is proxyless gRPC production ready?", "through the Istio 1.29 docs"),
+    ],
+)
+def test_a_status_question_gets_the_newest_status(service: Service, question: str, newest: str) -> None:
+    answer = service.ask(question)
+    assert not answer.refused and newest in answer.text
+
+
 def test_explanations_quote_the_best_sentences(service: Service) -> None:
     answer = service.ask("How much CPU does a sidecar use at 1000 requests per second?")
     assert answer.intent is Intent.EXPLAIN and not answer.refused

@@ -126,6 +126,8 @@ def test_questions_about_a_topic_state_no_requirement(service: Service, question
         ("we run a single Kubernetes cluster", {"multicluster": False}),
         ("we run one EKS cluster per region and they call each other", {"multicluster": True}),
         ("part of the estate isn't on Kubernetes yet", {"vms": True}),
+        ("What's the lightest option for us?", {"resources": "high"}),  # what a pick for us is asked to excel at
+        ("Which option adds the least latency for our APIs?", {"performance": "high"}),
     ],
 )
 def test_keyword_rules(service: Service, sentence: str, expected: dict[str, Any]) -> None:
@@ -166,6 +168,10 @@ def test_grpc_spoken_by_services_is_a_fact_not_a_mode() -> None:
         ("Compare sidecar and ambient on security", Intent.COMPARE),
         ("Which is more secure, sidecar or ambient?", Intent.COMPARE),
         ("How do all four modes stack up?", Intent.COMPARE),
+        ("Which mode has the lowest latency?", Intent.COMPARE),  # all four ranked on it, not a pick
+        ("Which data plane is the most secure?", Intent.COMPARE),
+        ("What is the best mode?", Intent.RECOMMEND),
+        ("What's the lightest option for us?", Intent.RECOMMEND),
         ("What is ztunnel?", Intent.EXPLAIN),
         ("When did ambient reach GA?", Intent.EXPLAIN),
         ("What does NIST SP 800-233 recommend for high-risk apps?", Intent.EXPLAIN),
@@ -180,6 +186,11 @@ def test_grpc_spoken_by_services_is_a_fact_not_a_mode() -> None:
 )
 def test_intents(service: Service, question: str, intent: Intent) -> None:
     assert read(service, question).intent is intent
+
+
+def test_quantities_are_not_superlatives() -> None:
+    assert lexicon.SUPERLATIVE.search("which has the least overhead")
+    assert not lexicon.SUPERLATIVE.search("at least two clusters, and most of our services speak grpc")
 
 
 def test_dimensions_asked_about() -> None:

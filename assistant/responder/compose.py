@@ -73,6 +73,11 @@ _FIGURE = re.compile(r"\d[\d.,]*\s?(?:vcpu|mcpu|mb|mib|gb|ms|%|rps|requests per 
 _MEASURED = {Dimension.RESOURCE_EFFICIENCY, Dimension.PERFORMANCE}
 RECENT_BONUS = 0.06  # a sentence dated in the newest year the passages mention, when the question asks about now
 _NOW = re.compile(r"\b(?:still|now|today|currently|current|latest|anymore|these days|at the moment)\b")
+# A status question ("is X production ready?") asks about now too, unless it asks when or what happened first.
+_PAST = re.compile(
+    r"\bwhen\b|\b(?:which|what) (?:version|release)\b|\bfirst\b|\boriginal|\bhistory\b|\b20\d\d\b"
+    r"|\b(?:was|were|did|became)\b"
+)
 _YEAR = re.compile(r"\b20\d\d\b")
 _NUMBER = re.compile(r"\d+(?:[.,/-]\d+)*")  # a figure, a version or a date (2025-07-28) as one token
 _WHAT_IS = re.compile(r"^\s*(?:what(?:'s| is| are)|define)\s+(?:an?\s+|the\s+)?(?P<subject>[\w .-]+?)\s*\??\s*$")
@@ -334,8 +339,10 @@ def select_sentences(
     total = sum(weight for _, weight in positive) or 1.0
     topics = frozenset(understanding.dimensions)
     measured = bool(_MEASURED & topics)
-    newest = _newest_year(passages) if _NOW.search(understanding.resolved_question.lower()) else None
-    asked = _WHAT_IS.match(understanding.resolved_question.lower())
+    question = understanding.resolved_question.lower()
+    status = Dimension.MATURITY in topics and not _PAST.search(question)
+    newest = _newest_year(passages) if status or _NOW.search(question) else None
+    asked = _WHAT_IS.match(question)
     definition = re.compile(rf"(?:an?\s+|the\s+)?{re.escape(asked['subject'])}s?\s+(?:is|are)\b") if asked else None
     candidates: list[tuple[float, int, str, float, Passage, ScoredSentence]] = []
     for rank, passage in enumerate(passages):

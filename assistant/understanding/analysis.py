@@ -17,7 +17,7 @@ import numpy as np
 from assistant.domain.conversation import Intent, Turn, Understanding
 from assistant.domain.requirements import Requirements, parse_requirements
 from assistant.domain.text import sentence_spans
-from assistant.domain.vocabulary import MODE_LABELS, Dimension, Mode
+from assistant.domain.vocabulary import MODE_LABELS, PRIORITY_DIMENSIONS, Dimension, Mode
 from assistant.understanding import lexicon
 from assistant.understanding.examples import INTENT_THRESHOLD, REQUIREMENT_THRESHOLD, Example, Examples
 
@@ -27,6 +27,7 @@ FAMILIAR_SHARE = 0.75  # of the question's content words known to the corpus: th
 Vectors = np.ndarray[Any, np.dtype[np.float32]]
 
 _CLAUSE_BREAK = re.compile(r"[,;:()]|\s[-–—]\s|\s(?:and|but|while|so|because|though|although|whereas|plus)\s")
+DIMENSION_PRIORITIES = {dimension: priority for priority, dimension in PRIORITY_DIMENSIONS.items()}
 DIMENSION_LABELS: dict[Dimension, str] = {
     Dimension.SECURITY: "security",
     Dimension.RESOURCE_EFFICIENCY: "resource cost",
@@ -51,6 +52,7 @@ class TurnAnalysis:
     signals: list[str]
     recommend: bool
     compare: bool
+    superlative: bool  # "lowest", "most secure", "cheapest"...
     why_not: bool
     what_if: bool
     refers_back: bool  # "it", "that option", "and ...", "what about ..."
@@ -91,17 +93,28 @@ def analyse_turn(text: str) -> TurnAnalysis:
                     stated[name] = value
                     signals.append(f"stance:{name}={value}")
     modes = lexicon.find_modes(lowered)
+    dimensions = lexicon.find_dimensions(lowered)
+    recommend = lexicon.RECOMMEND.search(lowered) is not None
+    superlative = lexicon.SUPERLATIVE.search(lowered) is not None
+    own = lexicon.FIRST_PERSON.search(lowered) is not None
+    if recommend and superlative and own and not injection:  # "what's the lightest option for us?": that matters
+        for dimension in dimensions:
+            priority = DIMENSION_PRIORITIES[dimension]
+            if priority.value not in stated:
+                stated[priority.value] = "high"
+                signals.append(f"superlative:{priority.value}=high")
     return TurnAnalysis(
         text=text,
         injection=injection,
         help=lexicon.HELP.search(lowered) is not None,
         modes=modes,
-        dimensions=lexicon.find_dimensions(lowered),
+        dimensions=dimensions,
         clauses=clauses,
         stated=stated,
         signals=signals,
-        recommend=lexicon.RECOMMEND.search(lowered) is not None,
+        recommend=recommend,
         compare=lexicon.COMPARE.search(lowered) is not None or lexicon.ALL_MODES.search(lowered) is not None,
+        superlative=superlative,
         why_not=lexicon.WHY_NOT.search(lowered) is not None,
         what_if=lexicon.WHAT_IF.search(lowered) is not None,
         refers_back=lexicon.ANAPHORA.search(lowered) is not None or lexicon.FOLLOWUP_OPENER.search(lowered) is not None,
@@ -246,11 +259,14 @@ def _keyword_intent(
     several = len(modes) >= 2 or lexicon.ALL_MODES.search(turn.text.lower()) is not None
     if several and turn.compare and not turn.recommend:
         return Intent.COMPARE  # "ambient or Cilium: which gives better latency?"
+    own = lexicon.FIRST_PERSON.search(turn.text.lower()) is not None
+    if turn.superlative and turn.dimensions and not modes and not stated and not own:
+        return Intent.COMPARE  # "which mode has the lowest latency?": all four ranked on it, not a pick for "us"
     if turn.recommend and (turn.in_domain or stated):
         return Intent.RECOMMEND
     if _asks_about_a_mode(turn, stated) and not context:
         return Intent.EXPLAIN  # "can I apply my EnvoyFilters to ambient waypoints?"
-    if stated and (not turn.question or lexicon.FIRST_PERSON.search(turn.text.lower())) and not turn.explain:
+    if stated and (not turn.question or own) and not turn.explain:
         return Intent.RECOMMEND  # "we're a bank with strict isolation needs." (not "can Cilium mesh VMs?")
     if previous is not None and context and turn.refers_back and not turn.modes and (turn.dimensions or turn.question):
         return Intent.COMPARE if len(context) >= 2 and previous is Intent.COMPARE else Intent.EXPLAIN
