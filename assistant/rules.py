@@ -14,6 +14,7 @@ from assistant.domain.recommendation import (
     Contribution,
     Counterfactual,
     ExcludedMode,
+    Profile,
     RankedMode,
     Reason,
     Recommendation,
@@ -202,14 +203,7 @@ def _rating_reasons(mode: Mode, levels: dict[Priority, Level], ratings: Ratings)
     strong.sort(key=lambda p: -ratings.rating(mode, p.dimension).score)  # stable: ties keep dimension order
     high = [p for p in strong if levels[p] is Level.HIGH]
     chosen = high or strong[:2]
-    reasons = []
-    for priority in chosen:
-        rating = ratings.rating(mode, priority.dimension)
-        label = ratings.dimensions[priority.dimension].label.lower()
-        why = ", which you weigh high" if levels[priority] is Level.HIGH else ""
-        text = f"{mode.label} is rated {rating.score}/5 for {label}{why}: {rating.rationale}"
-        reasons.append(Reason(text=text, ref=rating_ref(mode, priority.dimension)))
-    return reasons
+    return [_rated(mode, priority.dimension, ratings, weighed=levels[priority]) for priority in chosen]
 
 
 def _rating_caveats(mode: Mode, levels: dict[Priority, Level], ratings: Ratings) -> list[Reason]:
@@ -219,11 +213,54 @@ def _rating_caveats(mode: Mode, levels: dict[Priority, Level], ratings: Ratings)
     for priority in sorted(Priority, key=lambda p: -ratings.scoring.weights[levels[p]]):
         rating = ratings.rating(mode, priority.dimension)
         if levels[priority] is not Level.LOW and rating.score <= WEAK and priority.dimension not in covered:
-            label = ratings.dimensions[priority.dimension].label.lower()
-            why = ", which you weigh high" if levels[priority] is Level.HIGH else ""
-            text = f"{mode.label} is rated only {rating.score}/5 for {label}{why}: {rating.rationale}"
-            caveats.append(Reason(text=text, ref=rating_ref(mode, priority.dimension)))
+            caveats.append(_rated(mode, priority.dimension, ratings, weighed=levels[priority], only=True))
     return caveats
+
+
+def profile(mode: Mode, ratings: Ratings) -> Profile:
+    """`mode`'s strong points (its ratings of 4 or 5, the capabilities it alone or almost alone supports) and
+    weak points (its standing caveats, its ratings of 3 or less, the capabilities it lacks or only partly has)."""
+    scores = ratings.ratings[mode]
+    best_first = sorted(DIMENSIONS, key=lambda d: -scores[d].score)  # stable: ties keep dimension order
+    standing = ratings.caveats.get(mode, ())
+    covered = {caveat.dimension for caveat in standing}
+    strengths = [_rated(mode, d, ratings) for d in best_first if scores[d].score >= STRONG]
+    weaknesses = [Reason(text=caveat.text, ref=rating_ref(mode, caveat.dimension)) for caveat in standing]
+    weaknesses += [
+        _rated(mode, d, ratings) for d in reversed(best_first) if scores[d].score < STRONG and d not in covered
+    ]
+    for name, capability in ratings.capabilities.items():
+        fact = capability.modes[mode]
+        ref, when = capability_ref(name, mode), fact.date.isoformat()
+        others = [m for m in MODE_ORDER if m != mode and capability.modes[m].status is not Status.SUPPORTED]
+        if fact.status is Status.SUPPORTED and len(others) >= 2:
+            strengths.append(
+                Reason(text=f"{capability.label}: {mode.label} supports it (as of {when}). {fact.note}", ref=ref)
+            )
+        elif fact.status is not Status.SUPPORTED:
+            status = _STATUS_PHRASES[fact.status]
+            weaknesses.append(
+                Reason(text=f"{capability.label}: {status} in {mode.label} (as of {when}). {fact.note}", ref=ref)
+            )
+    return Profile(mode=mode, strengths=strengths, weaknesses=weaknesses)
+
+
+_STATUS_PHRASES = {
+    Status.PARTIAL: "only partly supported",
+    Status.UNSUPPORTED: "not supported",
+    Status.UNKNOWN: "not documented",
+}
+
+
+def _rated(
+    mode: Mode, dimension: Dimension, ratings: Ratings, *, weighed: Level | None = None, only: bool = False
+) -> Reason:
+    """ "<mode> is rated <n>/5 for <dimension>[, which you weigh high]: <rationale>", citing that rating."""
+    rating = ratings.rating(mode, dimension)
+    label = ratings.dimensions[dimension].label.lower()
+    why = ", which you weigh high" if weighed is Level.HIGH else ""
+    text = f"{mode.label} is rated {'only ' if only else ''}{rating.score}/5 for {label}{why}: {rating.rationale}"
+    return Reason(text=text, ref=rating_ref(mode, dimension))
 
 
 def _assumptions(situation: _Situation, levels: dict[Priority, Level]) -> list[str]:

@@ -18,6 +18,7 @@ from assistant.responder import Delta, Final, Responder
 from assistant.responder.citations import check_citations
 from assistant.responder.compose import INJECTION_TEXT, OUT_OF_SCOPE_TEXT, UNKNOWN_TEXT
 from assistant.responder.llm import LLMWriter, make_chat_model
+from assistant.rules import profile
 from assistant.service import Service
 
 QUESTIONS = [
@@ -39,19 +40,22 @@ QUESTIONS = [
 ]
 
 
-def allowed_ids(answer: Answer) -> set[str]:
+def allowed_ids(service: Service, answer: Answer) -> set[str]:
     allowed = {r.chunk_id for r in answer.retrieved}
     if answer.recommendation is not None:
         allowed |= answer.recommendation.refs()
     if answer.intent is Intent.COMPARE:
         allowed |= {f"rating:{m.value}:{d.value}" for m in Mode for d in Dimension}
+    if answer.points is not None:  # the mode's strong and weak points, as the rule layer lists them
+        assert answer.points == profile(answer.points.mode, service.ratings)
+        allowed |= answer.points.refs()
     return allowed
 
 
 def check(service: Service, answer: Answer) -> None:
     chunks = {c.chunk_id: service.retriever.chunk(c.chunk_id) for c in answer.citations}
     assert all(chunks.values())
-    problems = check_citations(answer.text, answer.citations, chunks, allowed_ids(answer))  # type: ignore[arg-type]
+    problems = check_citations(answer.text, answer.citations, chunks, allowed_ids(service, answer))  # type: ignore[arg-type]
     assert problems == [], problems
 
 
@@ -151,6 +155,23 @@ def test_a_superlative_question_ranks_all_four_modes_on_what_it_asks(service: Se
 def test_a_status_question_gets_the_newest_status(service: Service, question: str, newest: str) -> None:
     answer = service.ask(question)
     assert not answer.refused and newest in answer.text
+
+
+def test_downsides_of_a_mode_are_its_cited_weak_points(service: Service) -> None:
+    answer = service.ask("What are the drawbacks of ambient?")
+    assert answer.intent is Intent.EXPLAIN and answer.text.startswith("**Ambient: weak points**")
+    assert answer.points is not None and answer.points.mode is Mode.AMBIENT
+    assert "strong points" not in answer.text
+    cited = {c.doc_id for c in answer.citations}
+    assert {"ratings"} <= cited and "Meshing VM workloads outside Kubernetes: not supported" in answer.text
+    check(service, answer)
+
+
+def test_pros_and_cons_give_strong_points_then_weak_points(service: Service) -> None:
+    answer = service.ask("Pros and cons of sidecar?")
+    strong, weak = answer.text.index("**Sidecar: strong points**"), answer.text.index("**Sidecar: weak points**")
+    assert strong < weak and "0.20 vCPU" in answer.text[weak:]
+    check(service, answer)
 
 
 def test_explanations_quote_the_best_sentences(service: Service) -> None:

@@ -13,7 +13,7 @@ from assistant.domain.ratings import Ratings
 from assistant.domain.requirements import Change, Requirements, parse_requirements
 from assistant.domain.vocabulary import Dimension, GrpcUse, Level, Mode, Priority
 from assistant.errors import InvalidRequirementError
-from assistant.rules import candidate_changes, leader, recommend
+from assistant.rules import candidate_changes, leader, profile, recommend
 from tests.conftest import CORPUS
 
 RATINGS: Ratings = load_ratings(CORPUS / "ratings.yaml")
@@ -130,6 +130,20 @@ def test_seed_caveats_are_always_attached() -> None:
     assert "experimental" in caveats[G] and "does not support every mesh feature" in caveats[G]
     assert "still maturing" in caveats[A] and "cross-zone" in caveats[A]
     assert "identity model has known concerns" in caveats[C] and "more complex" in caveats[C]
+
+
+def test_a_profile_lists_strong_and_weak_points_from_ratings_caveats_and_capabilities() -> None:
+    sidecar, ambient = profile(S, RATINGS), profile(A, RATINGS)
+    assert [r.ref for r in sidecar.strengths[:2]] == ["rating:sidecar:security", "rating:sidecar:maturity"]
+    assert "capability:vm_workloads:sidecar" in sidecar.refs()  # only sidecar meshes VMs: a strong point
+    assert "capability:non_grpc_traffic:sidecar" not in sidecar.refs()  # three modes do: neither strong nor weak
+    assert sidecar.weaknesses[0].ref == "rating:sidecar:resource_efficiency"  # weakest first
+    assert ambient.weaknesses[0].text.startswith("Ambient's security model is newer")  # standing caveats lead
+    assert "rating:ambient:network_efficiency" not in {r.ref for r in ambient.weaknesses[2:]}  # not said twice
+    weak = {r.ref: r.text for r in ambient.weaknesses}
+    assert weak["capability:vm_workloads:ambient"].startswith("Meshing VM workloads outside Kubernetes: not supported")
+    assert "only partly supported" in weak["capability:multicluster:ambient"]
+    assert "not documented" in {r.ref: r.text for r in profile(G, RATINGS).weaknesses}["capability:vm_workloads:grpc"]
 
 
 def test_unknown_support_excludes_on_a_hard_rule_and_is_penalised_on_a_soft_one() -> None:

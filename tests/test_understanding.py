@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from assistant.domain.conversation import Intent, Turn, Understanding
+from assistant.domain.conversation import Aspect, Intent, Turn, Understanding
 from assistant.domain.vocabulary import Dimension, Mode
 from assistant.service import Service
 from assistant.understanding import lexicon
@@ -186,6 +186,28 @@ def test_grpc_spoken_by_services_is_a_fact_not_a_mode() -> None:
 )
 def test_intents(service: Service, question: str, intent: Intent) -> None:
     assert read(service, question).intent is intent
+
+
+@pytest.mark.parametrize(
+    ("question", "aspects"),
+    [
+        ("What are the downsides of the sidecar model?", [Aspect.WEAKNESSES]),
+        ("What's the catch with ambient?", [Aspect.WEAKNESSES]),
+        ("Why choose Cilium?", [Aspect.STRENGTHS]),
+        ("Pros and cons of proxyless gRPC", [Aspect.STRENGTHS, Aspect.WEAKNESSES]),
+        ("What is ztunnel?", []),
+    ],
+)
+def test_weak_and_strong_points_asked_about(service: Service, question: str, aspects: list[Aspect]) -> None:
+    understood = read(service, question)
+    assert list(understood.aspects) == aspects
+    if aspects:  # retrieval reads the corpus's own words for them
+        assert "when to" in understood.resolved_question
+
+
+def test_its_downsides_refer_to_the_recommended_mode(service: Service) -> None:
+    understood = read(service, "what are its downsides?", BANK)
+    assert understood.modes == (Mode.SIDECAR,) and understood.aspects == (Aspect.WEAKNESSES,)
 
 
 def test_quantities_are_not_superlatives() -> None:

@@ -52,6 +52,21 @@ RECOMMENDATION = {
     "counterfactuals": [COUNTERFACTUAL],
     "margin": 0.06,
 }
+PROFILE = {
+    "mode": "ambient",
+    "strengths": [
+        {
+            "text": "Ambient is rated 5/5 for manageability: Enrolment is a namespace label.",
+            "ref": "rating:ambient:manageability",
+        }
+    ],
+    "weaknesses": [
+        {
+            "text": "Meshing VM workloads outside Kubernetes: not supported in Ambient (as of 2026-04-15).",
+            "ref": "capability:vm_workloads:ambient",
+        }
+    ],
+}
 CONFIDENCE = {"score": 0.76, "label": "high"}
 RETRIEVED = {"chunk_id": "sidecar#3f2a9c1d0b7e4a55", "doc_id": "sidecar", "modes": ["sidecar"], "score": 0.0325}
 ANSWER = {
@@ -94,6 +109,7 @@ EXAMPLES: dict[str, Any] = {
     "Confidence": CONFIDENCE,
     "RetrievedPassage": RETRIEVED,
     "Recommendation": RECOMMENDATION,
+    "Profile": PROFILE,
     "RankedMode": RANKED,
     "Contribution": CONTRIBUTION,
     "Reason": REASON,

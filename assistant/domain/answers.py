@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.domain.conversation import Intent
-from assistant.domain.recommendation import Recommendation
+from assistant.domain.recommendation import Profile, Recommendation
 from assistant.domain.requirements import Requirements
 from assistant.domain.vocabulary import Dimension, Mode
 
@@ -48,6 +48,9 @@ class Answer(BaseModel):
     intent: Intent
     citations: list[Citation]
     recommendation: Recommendation | None = None
+    points: Profile | None = Field(
+        None, description="The asked mode's strong and weak points (ratings, caveats, capabilities), when asked for."
+    )
     requirements: Requirements = Field(description="Requirements as understood from the whole conversation.")
     modes: list[Mode] = Field(default_factory=list, description="The modes the question is about.")
     dimensions: list[Dimension] = Field(default_factory=list)

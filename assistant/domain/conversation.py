@@ -27,6 +27,13 @@ class Intent(StrEnum):
     HELP = "help"
 
 
+class Aspect(StrEnum):
+    """What a question about one mode asks for besides a topic: its weak points or its strong points."""
+
+    WEAKNESSES = "weaknesses"
+    STRENGTHS = "strengths"
+
+
 @dataclass(frozen=True)
 class Understanding:
     """What the question asks, after the conversation so far is taken into account."""
@@ -38,6 +45,7 @@ class Understanding:
     stated_now: Requirements  # what the current turn itself states
     resolved_question: str  # the question with follow-up references made explicit (used for retrieval)
     focus: Mode | None = None  # "why not ambient?": the mode the user asks about
+    aspects: tuple[Aspect, ...] = ()  # "what are the downsides of ambient?": its weak points
     followup: bool = False
     injection: bool = False  # the turn tries to override instructions; nothing from it is used
     signals: tuple[str, ...] = field(default=())  # which cues decided (for debugging and tests)

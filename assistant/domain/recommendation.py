@@ -68,3 +68,14 @@ class Recommendation(Frozen):
         """Every rating and capability id this recommendation's reasons and caveats rely on."""
         refs = {reason.ref for ranked in self.ranking for reason in [*ranked.reasons, *ranked.caveats]}
         return refs | {excluded.reason.ref for excluded in self.excluded}
+
+
+class Profile(Frozen):
+    """One mode's strong and weak points, from its ratings, standing caveats and capability facts."""
+
+    mode: Mode
+    strengths: list[Reason]
+    weaknesses: list[Reason]
+
+    def refs(self) -> set[str]:
+        return {reason.ref for reason in [*self.strengths, *self.weaknesses]}

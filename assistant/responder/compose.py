@@ -15,10 +15,10 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from assistant.domain.answers import Citation, Confidence
-from assistant.domain.conversation import Understanding
+from assistant.domain.conversation import Aspect, Understanding
 from assistant.domain.documents import Chunk, Passage, ScoredSentence
 from assistant.domain.ratings import Ratings, rating_ref
-from assistant.domain.recommendation import RankedMode, Reason, Recommendation
+from assistant.domain.recommendation import Profile, RankedMode, Reason, Recommendation
 from assistant.domain.text import terms
 from assistant.domain.vocabulary import Dimension, Mode
 from assistant.responder.citations import CitationBook, attach
@@ -60,6 +60,7 @@ SENTENCE_COVERAGE_WEIGHT = 0.2
 COVERAGE_WEIGHT = 0.1
 UNSEEN_WEIGHT = 0.5
 EXPLAIN_SENTENCES = 4
+ASPECT_SENTENCES = 2  # after a mode's rated strong or weak points, the sources' best sentences on them
 SAME_CHUNK_PENALTY = 0.04  # prefer sentences from different passages
 # A sentence repeats an earlier one (see `repeats`) above these: term overlap (Jaccard), embedding similarity, and
 # a lower similarity when it also brings the same figures. Set from paraphrase pairs the corpus holds (0.80-0.93).
@@ -305,6 +306,35 @@ class Composer:
         conf = confidence(0.7 * (best - 0.3) / 0.35 + 0.3 * (top - 0.3) / 0.4)
         text = with_low_note(text, conf, "the closest passages only partly match the question.")
         return Draft(text=text, citations=book.citations(), cited=book.chunks, refused=False, confidence=conf)
+
+    # strong and weak points ---------------------------------------------------------------------------------
+    def points(
+        self, understanding: Understanding, profile: Profile, passages: Sequence[Passage], weights: Mapping[str, float]
+    ) -> Draft:
+        """A mode's weak or strong points as asked (from its ratings, caveats and capability facts), then the
+        sentences of the retrieved passages that best say so."""
+        book = CitationBook()
+        mode, parts = profile.mode, []
+        for aspect in understanding.aspects:
+            weak = aspect is Aspect.WEAKNESSES
+            reasons = profile.weaknesses if weak else profile.strengths
+            if reasons:
+                lines = [f"- {self._caveat(book, r, mode) if weak else self._reason(book, r)}" for r in reasons]
+                heading = f"**{mode.label}: {'weak' if weak else 'strong'} points**"
+                parts.append(heading + "\n" + "\n".join(lines))
+        picked = select_sentences(passages, understanding, weights)[:ASPECT_SENTENCES]
+        if picked and answerability(picked, weights) >= ANSWER_BAR:
+            quoted = (attach(text, book.cite(passage.chunk, quote=text)) for passage, text, _ in picked)
+            parts.append("From the sources: " + " ".join(quoted))
+        if not parts:
+            return self.explain(understanding, passages, weights)
+        return Draft(
+            text="\n\n".join(parts),
+            citations=book.citations(),
+            cited=book.chunks,
+            refused=False,
+            confidence=confidence(0.85),
+        )
 
 
 def _no_change(mode: Mode) -> str:

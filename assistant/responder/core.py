@@ -11,7 +11,7 @@ from assistant.domain.answers import Answer, RetrievedPassage
 from assistant.domain.conversation import Intent, Turn, Understanding
 from assistant.domain.documents import Chunk, Passage
 from assistant.domain.ratings import Ratings
-from assistant.domain.recommendation import Recommendation
+from assistant.domain.recommendation import Profile, Recommendation
 from assistant.domain.text import terms
 from assistant.domain.vocabulary import Mode
 from assistant.embeddings import Vectors
@@ -20,7 +20,7 @@ from assistant.responder.citations import CitationBook, check_citations
 from assistant.responder.compose import HELP_TEXT, INJECTION_TEXT, OUT_OF_SCOPE_TEXT, Composer, Draft, fixed
 from assistant.responder.llm import LLMWriter
 from assistant.retrieval import Retriever
-from assistant.rules import recommend
+from assistant.rules import profile, recommend
 from assistant.understanding import ExampleIndex, Examples, load_examples, plan, understand
 
 EXPLAIN_K = 12
@@ -76,6 +76,7 @@ class Responder:
         lap("understand")
 
         recommendation: Recommendation | None = None
+        points: Profile | None = None
         passages: list[Passage] = []
         allowed: set[str] = set()
         if understanding.intent is Intent.HELP:
@@ -104,7 +105,13 @@ class Responder:
             else:
                 passages = self.retriever.search(resolved, k=EXPLAIN_K, vector=vector)
                 lap("retrieve")
-                draft = self.composer.explain(understanding, passages, self.retriever.term_weights(resolved))
+                weights = self.retriever.term_weights(resolved)
+                if understanding.aspects and len(understanding.modes) == 1:  # "what are ambient's downsides?"
+                    points = profile(understanding.modes[0], self.ratings)
+                    draft = self.composer.points(understanding, points, passages, weights)
+                    allowed = points.refs()
+                else:
+                    draft = self.composer.explain(understanding, passages, weights)
             allowed |= {p.chunk.id for p in passages}
         lap("compose")
         self._check(draft, allowed)
@@ -122,6 +129,7 @@ class Responder:
             intent=understanding.intent,
             citations=draft.citations,
             recommendation=recommendation,
+            points=points,
             requirements=understanding.requirements,
             modes=list(understanding.modes),
             dimensions=list(understanding.dimensions),

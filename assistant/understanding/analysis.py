@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.domain.conversation import Intent, Turn, Understanding
+from assistant.domain.conversation import Aspect, Intent, Turn, Understanding
 from assistant.domain.requirements import Requirements, parse_requirements
 from assistant.domain.text import sentence_spans
 from assistant.domain.vocabulary import MODE_LABELS, PRIORITY_DIMENSIONS, Dimension, Mode
@@ -70,6 +70,7 @@ class Plan:
     previous_intent: Intent | None
     followup: bool
     resolved_question: str
+    aspects: tuple[Aspect, ...] = ()
     embedded_from: int = 0  # earlier turns from this index on are embedded with the question
     texts: list[str] = field(default_factory=list)  # to embed, in one batch: those earlier turns, then the question
     spans: list[list[Span]] = field(default_factory=list)  # the clauses of each text
@@ -185,10 +186,13 @@ def plan(question: str, history: Sequence[Turn], *, embed_turns: int = 15) -> Pl
     from_context = [m for m in modes if m not in lexicon.find_modes(resolved.lower())]
     if len(from_context) == 1:  # "that option - how mature is it?": put the name in its place
         resolved = lexicon.REFERRING_NAME.sub(MODE_LABELS[from_context[0]], resolved, count=1)
+    aspects = [(aspect, words) for aspect, pattern, words in lexicon.ASPECTS if pattern.search(resolved.lower())]
+    added = []
     if from_context:  # "it", "that option": name what it refers to, and what is asked, for retrieval
         added = [MODE_LABELS[m] for m in modes if m not in lexicon.find_modes(resolved.lower())]
         added += [DIMENSION_LABELS[d] for d in dimensions]
-        resolved = f"{resolved} ({'; '.join(added)})" if added else resolved
+    added += [words for _, words in aspects]  # "downsides": in the words the corpus uses
+    resolved = f"{resolved} ({'; '.join(added)})" if added else resolved
     embedded_from = max(0, len(earlier) - embed_turns)
     return Plan(
         history=earlier,
@@ -198,6 +202,7 @@ def plan(question: str, history: Sequence[Turn], *, embed_turns: int = 15) -> Pl
         previous_intent=previous_intent,
         followup=followup,
         resolved_question=resolved,
+        aspects=tuple(aspect for aspect, _ in aspects),
         embedded_from=embedded_from,
         texts=[turn.text for turn in earlier[embedded_from:]] + [resolved],
         spans=[turn.clauses for turn in earlier[embedded_from:]] + [current.clauses],
@@ -330,6 +335,7 @@ def understand(
         stated_now=parse_requirements(stated_now) if not current.injection else Requirements(),
         resolved_question=plan.resolved_question,
         focus=focus,
+        aspects=plan.aspects,
         followup=plan.followup,
         injection=current.injection,
         signals=tuple(signals),

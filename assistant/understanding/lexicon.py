@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from assistant.domain.conversation import Aspect
 from assistant.domain.vocabulary import Dimension, Mode, Priority
 
 
@@ -398,6 +399,23 @@ SUPERLATIVE = re.compile(  # "which mode has the lowest latency?" (not "at least
     r"(?<!\bat )\b(?:most|least)\b(?! of\b)|\b(?:lowest|highest|best|worst|fewest|fastest|cheapest|safest|simplest|"
     r"easiest|lightest|smallest|leanest|strongest|weakest|slowest|quickest|heaviest)\b"
 )
+# What a question about a mode's weak or strong points means in the corpus's words (its sections say "when not to
+# choose it", "feature gaps", "when to choose it"): added to the question that retrieval and selection read.
+ASPECTS: list[tuple[Aspect, re.Pattern[str], str]] = [
+    (
+        Aspect.STRENGTHS,
+        re.compile(r"\b(?:upsides?|benefits?|advantages?|strengths?|pros)\b|\bwhy (?:use|choose|pick)\b"),
+        "when to choose it",
+    ),
+    (
+        Aspect.WEAKNESSES,
+        re.compile(
+            r"\b(?:downsides?|drawbacks?|disadvantages?|cons|weakness(?:es)?|limitations?|shortcomings?|pitfalls?|"
+            r"gotchas?)\b|\bwhat(?:'s| is) the catch\b|\bwhat (?:can|could) go wrong\b"
+        ),
+        "when to avoid it; feature gaps",
+    ),
+]
 ALL_MODES = re.compile(r"\b(?:all|the) (?:four|4) (?:modes|models|options|data ?planes)\b|\ball (?:the )?modes\b")
 WHY_NOT = re.compile(r"\bwhy (?:not|isn't|wasn't|didn't you (?:pick|choose|recommend))\b")
 WHAT_IF = re.compile(r"\bwhat if (?:we|i|our)\b|\b(?:and|but) (?:if|what if) (?:we|i)\b|\bsuppose (?:we|i)\b")
