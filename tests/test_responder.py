@@ -167,6 +167,14 @@ def test_downsides_of_a_mode_are_its_cited_weak_points(service: Service) -> None
     check(service, answer)
 
 
+def test_weak_points_on_an_asked_dimension_keep_to_it(service: Service) -> None:
+    answer = service.ask("What are the security weaknesses of Cilium?")
+    assert answer.points is not None and "identity model has known concerns" in answer.text
+    assert "Keys held per workload: not supported" in answer.text
+    assert "for performance" not in answer.text and "management more complex" not in answer.text
+    check(service, answer)
+
+
 def test_pros_and_cons_give_strong_points_then_weak_points(service: Service) -> None:
     answer = service.ask("Pros and cons of sidecar?")
     strong, weak = answer.text.index("**Sidecar: strong points**"), answer.text.index("**Sidecar: weak points**")

@@ -128,6 +128,7 @@ def test_questions_about_a_topic_state_no_requirement(service: Service, question
         ("part of the estate isn't on Kubernetes yet", {"vms": True}),
         ("What's the lightest option for us?", {"resources": "high"}),  # what a pick for us is asked to excel at
         ("Which option adds the least latency for our APIs?", {"performance": "high"}),
+        ("What is the most mature option for a regulated bank?", {"maturity": "high", "regulated": True}),
     ],
 )
 def test_keyword_rules(service: Service, sentence: str, expected: dict[str, Any]) -> None:
@@ -172,6 +173,8 @@ def test_grpc_spoken_by_services_is_a_fact_not_a_mode() -> None:
         ("Which data plane is the most secure?", Intent.COMPARE),
         ("What is the best mode?", Intent.RECOMMEND),
         ("What's the lightest option for us?", Intent.RECOMMEND),
+        ("What is the most mature option for a regulated bank?", Intent.RECOMMEND),
+        ("What are the advantages of sidecar over ambient?", Intent.COMPARE),
         ("What is ztunnel?", Intent.EXPLAIN),
         ("When did ambient reach GA?", Intent.EXPLAIN),
         ("What does NIST SP 800-233 recommend for high-risk apps?", Intent.EXPLAIN),

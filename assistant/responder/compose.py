@@ -317,7 +317,8 @@ class Composer:
         mode, parts = profile.mode, []
         for aspect in understanding.aspects:
             weak = aspect is Aspect.WEAKNESSES
-            reasons = profile.weaknesses if weak else profile.strengths
+            every = profile.weaknesses if weak else profile.strengths
+            reasons = [r for r in every if _about(r, understanding.dimensions)] or every  # "security weaknesses"
             if reasons:
                 lines = [f"- {self._caveat(book, r, mode) if weak else self._reason(book, r)}" for r in reasons]
                 heading = f"**{mode.label}: {'weak' if weak else 'strong'} points**"
@@ -335,6 +336,16 @@ class Composer:
             refused=False,
             confidence=confidence(0.85),
         )
+
+
+def _about(reason: Reason, dimensions: Sequence[Dimension]) -> bool:
+    """Whether `reason` speaks of one of `dimensions` (any reason, when none is asked): a rating by its
+    dimension, a capability fact by its words."""
+    if not dimensions:
+        return True
+    if reason.ref.startswith("rating:"):
+        return Dimension(reason.ref.rsplit(":", 1)[-1]) in dimensions
+    return not _read(reason.text).dimensions.isdisjoint(dimensions)
 
 
 def _no_change(mode: Mode) -> str:

@@ -98,7 +98,7 @@ def analyse_turn(text: str) -> TurnAnalysis:
     recommend = lexicon.RECOMMEND.search(lowered) is not None
     superlative = lexicon.SUPERLATIVE.search(lowered) is not None
     own = lexicon.FIRST_PERSON.search(lowered) is not None
-    if recommend and superlative and own and not injection:  # "what's the lightest option for us?": that matters
+    if recommend and superlative and (own or stated) and not injection:  # "the lightest option for us?": it matters
         for dimension in dimensions:
             priority = DIMENSION_PRIORITIES[dimension]
             if priority.value not in stated:

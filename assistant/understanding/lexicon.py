@@ -382,8 +382,8 @@ RECOMMEND = _rx(
     r"\b(?:what|which) (?:\w+ )?should (?:a|an|the|our|my) [\w -]{1,40}? (?:use|pick|choose|run|adopt|go with)\b",
     r"\bwhich (?:is|would be|one is) (?:best|better|right|the best) for (?:us|me|our|my)\b",
     r"\b(?:which|what) (?:mode|option|one) (?:for|fits)\b|\bwhich mode\b|\bwhat mode\b",
-    r"\b(?:which|what)(?:'s| is| are)? (?:the )?(?:best|right|ideal|recommended|preferred) (?:mode|data ?plane|option|"
-    r"approach|mesh|choice|pick|one)\b",
+    r"\b(?:which|what)(?:'s| is| are)? (?:the )?(?:best|right|ideal|recommended|preferred|(?:most|least) \w+|\w+est) "
+    r"(?:mode|data ?plane|option|approach|mesh|choice|pick|one)\b",
     r"\b(?:change|affect|alter|flip) (?:the|your) (?:pick|recommendation|choice|answer|ranking)\b",
     r"\b(?:make sense|a good fit|the right (?:choice|fit)|right|work) for (?:us|me|our \w+)\b",
     r"\bstill (?:the )?(?:best|right) (?:pick|choice|option|fit)\b",
@@ -394,6 +394,7 @@ COMPARE = _rx(
     r"\b(?:more|less) \w+ than\b|\b\w+er than\b|\bhow do(?:es)? .* stack up\b|\bpros and cons\b|\btrade-?offs?\b",
     r"\bwhich (?:is|one is|of them is|has) (?:more|less|the (?:most|least|lowest|highest|best)|better|faster|"
     r"cheaper|safer|simpler)",
+    r"\b(?:advantages?|benefits?|upsides?|downsides?|drawbacks?|disadvantages?)\b.*\b(?:over|compared (?:to|with))\b",
 )
 SUPERLATIVE = re.compile(  # "which mode has the lowest latency?" (not "at least", "most of our services")
     r"(?<!\bat )\b(?:most|least)\b(?! of\b)|\b(?:lowest|highest|best|worst|fewest|fastest|cheapest|safest|simplest|"
