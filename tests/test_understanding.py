@@ -198,7 +198,10 @@ def test_intents(service: Service, question: str, intent: Intent) -> None:
         ("What's the catch with ambient?", [Aspect.WEAKNESSES]),
         ("Why choose Cilium?", [Aspect.STRENGTHS]),
         ("Pros and cons of proxyless gRPC", [Aspect.STRENGTHS, Aspect.WEAKNESSES]),
+        ("What are ambient's weak points?", [Aspect.WEAKNESSES]),
         ("What is ztunnel?", []),
+        ("What are the limitations of ambient multicluster?", []),  # a feature's limits, not the mode's
+        ("What can go wrong when upgrading ztunnel?", []),  # a part of ambient, not ambient as a whole
     ],
 )
 def test_weak_and_strong_points_asked_about(service: Service, question: str, aspects: list[Aspect]) -> None:

@@ -186,7 +186,8 @@ def plan(question: str, history: Sequence[Turn], *, embed_turns: int = 15) -> Pl
     from_context = [m for m in modes if m not in lexicon.find_modes(resolved.lower())]
     if len(from_context) == 1:  # "that option - how mature is it?": put the name in its place
         resolved = lexicon.REFERRING_NAME.sub(MODE_LABELS[from_context[0]], resolved, count=1)
-    aspects = [(aspect, words) for aspect, pattern, words in lexicon.ASPECTS if pattern.search(resolved.lower())]
+    whole = lexicon.about_a_whole_mode(resolved)  # "the downsides of ambient", not "of ambient multicluster"
+    aspects = [(a, words) for a, pattern, words in lexicon.ASPECTS if whole and pattern.search(resolved.lower())]
     added = []
     if from_context:  # "it", "that option": name what it refers to, and what is asked, for retrieval
         added = [MODE_LABELS[m] for m in modes if m not in lexicon.find_modes(resolved.lower())]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assistant.domain.conversation import Aspect
+from assistant.domain.text import terms
 from assistant.domain.vocabulary import Dimension, Mode, Priority
 
 
@@ -405,18 +406,31 @@ SUPERLATIVE = re.compile(  # "which mode has the lowest latency?" (not "at least
 ASPECTS: list[tuple[Aspect, re.Pattern[str], str]] = [
     (
         Aspect.STRENGTHS,
-        re.compile(r"\b(?:upsides?|benefits?|advantages?|strengths?|pros)\b|\bwhy (?:use|choose|pick)\b"),
+        re.compile(
+            r"\b(?:upsides?|benefits?|advantages?|strengths?|pros)\b|\bwhy (?:use|choose|pick)\b"
+            r"|\bstrong (?:points?|suits?|sides?)\b"
+        ),
         "when to choose it",
     ),
     (
         Aspect.WEAKNESSES,
         re.compile(
             r"\b(?:downsides?|drawbacks?|disadvantages?|cons|weakness(?:es)?|limitations?|shortcomings?|pitfalls?|"
-            r"gotchas?)\b|\bwhat(?:'s| is) the catch\b|\bwhat (?:can|could) go wrong\b"
+            r"gotchas?|problems?|known issues)\b|\bwhat(?:'s| is) the catch\b|\bwhat (?:can|could) go wrong\b"
+            r"|\bweak (?:points?|spots?|sides?)\b"
         ),
         "when to avoid it; feature gaps",
     ),
 ]
+# A mode named as a whole, not by one of its parts ("ztunnel", "waypoint", "cluster mesh"), and the words that
+# can stand around it in a question about the whole mode.
+WHOLE_MODE = re.compile(
+    r"\b(?:istio(?:'s)? )?(?:sidecars?|ambient|cilium|proxy-?less(?: grpc)?|grpc)(?:'s)?"
+    r"(?:[- ](?:mode|model|service mesh|mesh|data ?plane|approach|option))?\b|\bclassic istio\b|\bistio classic\b"
+)
+GENERIC_WORDS = frozenset(
+    terms("mode model mesh service data plane approach option istio main real big biggest key top using run")
+)
 ALL_MODES = re.compile(r"\b(?:all|the) (?:four|4) (?:modes|models|options|data ?planes)\b|\ball (?:the )?modes\b")
 WHY_NOT = re.compile(r"\bwhy (?:not|isn't|wasn't|didn't you (?:pick|choose|recommend))\b")
 WHAT_IF = re.compile(r"\bwhat if (?:we|i|our)\b|\b(?:and|but) (?:if|what if) (?:we|i)\b|\bsuppose (?:we|i)\b")
@@ -451,6 +465,15 @@ def find_modes(text: str) -> list[Mode]:
     masked = mask(text, GRPC_AS_PROTOCOL)
     found = [(match.start(), mode) for mode, pattern in MODE_PATTERNS.items() if (match := pattern.search(masked))]
     return [mode for _, mode in sorted(found)]
+
+
+def about_a_whole_mode(text: str) -> bool:
+    """Whether `text` asks about modes as wholes ("the downsides of ambient", "pros and cons of sidecar"), not
+    about one of their parts or features ("the limitations of ambient multicluster", "upgrading ztunnel")."""
+    rest = text.lower()
+    for pattern in [WHOLE_MODE, *(p for _, p, _ in ASPECTS), *(p for _, p in DIMENSION_PATTERNS)]:
+        rest = pattern.sub(" ", rest)
+    return set(terms(rest)) <= GENERIC_WORDS
 
 
 def find_dimensions(text: str) -> list[Dimension]:
