@@ -146,6 +146,14 @@ def test_a_superlative_question_ranks_all_four_modes_on_what_it_asks(service: Se
 
 
 @pytest.mark.parametrize(
+    ("question", "year"), [("What did Cilium change in 2023?", "2023"), ("What happened with ambient in 2024?", "2024")]
+)
+def test_a_question_naming_a_year_opens_with_a_fact_of_that_year(service: Service, question: str, year: str) -> None:
+    answer = service.ask(question)
+    assert not answer.refused and year in answer.text.split("[1]")[0]
+
+
+@pytest.mark.parametrize(
     ("question", "newest"),
     [  # a status question is about now: the newest dated fact belongs in the answer
         ("Is Cilium's mutual authentication production ready?", "deprecated mutual authentication as of Cilium 1.20"),

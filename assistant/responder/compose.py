@@ -72,7 +72,8 @@ FIGURE_BONUS = 0.06  # a sentence with a measured figure, when the question asks
 DEFINITION_BONUS = 0.1  # "X is ..." when the question is "what is X?"
 _FIGURE = re.compile(r"\d[\d.,]*\s?(?:vcpu|mcpu|mb|mib|gb|ms|%|rps|requests per second)\b")
 _MEASURED = {Dimension.RESOURCE_EFFICIENCY, Dimension.PERFORMANCE}
-RECENT_BONUS = 0.06  # a sentence dated in the newest year the passages mention, when the question asks about now
+# A sentence dated in the year the question names, or, when it asks about now, in the newest year the passages name.
+DATED_BONUS = 0.06
 _NOW = re.compile(r"\b(?:still|now|today|currently|current|latest|anymore|these days|at the moment)\b")
 # A status question ("is X production ready?") asks about now too, unless it asks when or what happened first.
 _PAST = re.compile(
@@ -382,7 +383,9 @@ def select_sentences(
     measured = bool(_MEASURED & topics)
     question = understanding.resolved_question.lower()
     status = Dimension.MATURITY in topics and not _PAST.search(question)
-    newest = _newest_year(passages) if status or _NOW.search(question) else None
+    years = set(_YEAR.findall(question))
+    if not years and (status or _NOW.search(question)):
+        years = {year for year in [_newest_year(passages)] if year}
     asked = _WHAT_IS.match(question)
     definition = re.compile(rf"(?:an?\s+|the\s+)?{re.escape(asked['subject'])}s?\s+(?:is|are)\b") if asked else None
     candidates: list[tuple[float, int, str, float, Passage, ScoredSentence]] = []
@@ -403,8 +406,8 @@ def select_sentences(
             on_topic = TOPIC_BONUS if read.dimensions & topics else 0.0
             if measured and read.measured:
                 on_topic += FIGURE_BONUS
-            if newest in read.years:
-                on_topic += RECENT_BONUS
+            if years & read.years:
+                on_topic += DATED_BONUS
             if definition and definition.match(read.lowered):
                 on_topic += DEFINITION_BONUS
             score = sentence.score + nudge + OVERLAP_WEIGHT * overlap + on_topic
