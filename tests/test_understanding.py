@@ -129,6 +129,8 @@ def test_questions_about_a_topic_state_no_requirement(service: Service, question
         ("What's the lightest option for us?", {"resources": "high"}),  # what a pick for us is asked to excel at
         ("Which option adds the least latency for our APIs?", {"performance": "high"}),
         ("What is the most mature option for a regulated bank?", {"maturity": "high", "regulated": True}),
+        ("our team has 3 engineers", {"simplicity": "high"}),
+        ("We're a fintech with 40 engineers and strict audits", {"simplicity": None, "regulated": True}),  # not small
     ],
 )
 def test_keyword_rules(service: Service, sentence: str, expected: dict[str, Any]) -> None:

@@ -174,6 +174,8 @@ PHRASES: list[Phrase] = [
             r"devops |infrastructure )?team",
             r"\b(?:only|just) (?:one|two|three|a couple of|a few|1|2|3) (?:platform )?(?:engineers?|people|sres?|"
             r"devops|admins?|of us|operators)",
+            r"\b(?:team|we) (?:has|have|of|is|are) (?:one|two|three|four|1|2|3|4)(?: platform)? (?:engineers?|people|"
+            r"sres?|devops engineers|admins?|operators)\b",
             r"\b(?:no|without a|don't have a|do not have a|lack a) (?:dedicated )?(?:platform|ops|sre|infra|"
             r"infrastructure|mesh) (?:team|engineers?|experts?)",
             r"\b(?:simple|easy|easiest|simplest|minimal|low) (?:to (?:operate|run|manage|maintain)|operations|ops|"
