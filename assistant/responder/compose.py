@@ -387,7 +387,10 @@ def select_sentences(
     if not years and (status or _NOW.search(question)):
         years = {year for year in [_newest_year(passages)] if year}
     asked = _WHAT_IS.match(question)
-    definition = re.compile(rf"(?:an?\s+|the\s+)?{re.escape(asked['subject'])}s?\s+(?:is|are)\b") if asked else None
+    subject = re.escape(asked["subject"]) if asked else ""  # "a waypoint", "an ambient waypoint", "a waypoint proxy"
+    definition = (
+        re.compile(rf"(?:an?\s+|the\s+)?(?:[\w-]+\s+)?{subject}s?(?:\s+[\w-]+)?\s+(?:is|are)\b") if asked else None
+    )
     candidates: list[tuple[float, int, str, float, Passage, ScoredSentence]] = []
     for rank, passage in enumerate(passages):
         chunk_modes = set(passage.chunk.modes)
