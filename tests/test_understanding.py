@@ -218,6 +218,16 @@ def test_its_downsides_refer_to_the_recommended_mode(service: Service) -> None:
     assert understood.modes == (Mode.SIDECAR,) and understood.aspects == (Aspect.WEAKNESSES,)
 
 
+def test_a_question_without_words_of_its_own_continues_the_previous_one(service: Service) -> None:
+    history = [
+        {"role": "user", "content": "Does a waypoint add latency?"},
+        {"role": "assistant", "content": "Yes: a waypoint path adds about 0.40-0.50 ms."},
+    ]
+    understood = read(service, "How much?", history)
+    assert understood.resolved_question.startswith("Does a waypoint add latency? How much?")
+    assert understood.dimensions == (Dimension.PERFORMANCE,) and understood.intent is Intent.EXPLAIN
+
+
 def test_quantities_are_not_superlatives() -> None:
     assert lexicon.SUPERLATIVE.search("which has the least overhead")
     assert not lexicon.SUPERLATIVE.search("at least two clusters, and most of our services speak grpc")

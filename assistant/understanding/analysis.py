@@ -16,7 +16,7 @@ import numpy as np
 
 from assistant.domain.conversation import Aspect, Intent, Turn, Understanding
 from assistant.domain.requirements import Requirements, parse_requirements
-from assistant.domain.text import sentence_spans
+from assistant.domain.text import sentence_spans, terms
 from assistant.domain.vocabulary import MODE_LABELS, PRIORITY_DIMENSIONS, Dimension, Mode
 from assistant.understanding import lexicon
 from assistant.understanding.examples import INTENT_THRESHOLD, REQUIREMENT_THRESHOLD, Example, Examples
@@ -183,6 +183,9 @@ def plan(question: str, history: Sequence[Turn], *, embed_turns: int = 15) -> Pl
     if followup and not dimensions and not current.stated and earlier and current.refers_back:
         dimensions = earlier[-1].dimensions  # "and on cost?", "what about cilium?": the same question again
         resolved = _substitute(earlier[-1].text, question) or resolved
+    elif followup and not terms(question):  # "how much?", "why?": a question about the previous one
+        dimensions = earlier[-1].dimensions
+        resolved = f"{earlier[-1].text.strip()} {resolved}"
     from_context = [m for m in modes if m not in lexicon.find_modes(resolved.lower())]
     if len(from_context) == 1:  # "that option - how mature is it?": put the name in its place
         resolved = lexicon.REFERRING_NAME.sub(MODE_LABELS[from_context[0]], resolved, count=1)
