@@ -217,6 +217,13 @@ def _rating_caveats(mode: Mode, levels: dict[Priority, Level], ratings: Ratings)
     return caveats
 
 
+_STATUS_PHRASES = {  # a capability a mode lacks, in words
+    Status.PARTIAL: "only partly supported",
+    Status.UNSUPPORTED: "not supported",
+    Status.UNKNOWN: "not documented",
+}
+
+
 def profile(mode: Mode, ratings: Ratings) -> Profile:
     """`mode`'s strong points (its ratings of 4 or 5, the capabilities it alone or almost alone supports) and
     weak points (its standing caveats, its ratings of 3 or less, the capabilities it lacks or only partly has)."""
@@ -235,21 +242,14 @@ def profile(mode: Mode, ratings: Ratings) -> Profile:
         others = [m for m in MODE_ORDER if m != mode and capability.modes[m].status is not Status.SUPPORTED]
         if fact.status is Status.SUPPORTED and len(others) >= 2:
             strengths.append(
-                Reason(text=f"{capability.label}: {mode.label} supports it (as of {when}). {fact.note}", ref=ref)
+                Reason(text=f"{capability.label}, supported by {mode.label} (as of {when}): {fact.note}", ref=ref)
             )
         elif fact.status is not Status.SUPPORTED:
             status = _STATUS_PHRASES[fact.status]
             weaknesses.append(
-                Reason(text=f"{capability.label}: {status} in {mode.label} (as of {when}). {fact.note}", ref=ref)
+                Reason(text=f"{capability.label}, {status} in {mode.label} (as of {when}): {fact.note}", ref=ref)
             )
     return Profile(mode=mode, strengths=strengths, weaknesses=weaknesses)
-
-
-_STATUS_PHRASES = {
-    Status.PARTIAL: "only partly supported",
-    Status.UNSUPPORTED: "not supported",
-    Status.UNKNOWN: "not documented",
-}
 
 
 def _rated(

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from langchain_core.language_models.fake_chat_models import FakeListChatModel, GenericFakeChatModel
 
 from assistant.config import Settings
 from assistant.domain.answers import Answer
 from assistant.domain.conversation import Intent, Turn
+from assistant.domain.documents import Chunk, ChunkKind, Passage, ScoredSentence
 from assistant.domain.vocabulary import Dimension, Mode
 from assistant.errors import LLMError
 from assistant.responder import Delta, Final, Responder
 from assistant.responder.citations import check_citations
-from assistant.responder.compose import INJECTION_TEXT, OUT_OF_SCOPE_TEXT, UNKNOWN_TEXT
+from assistant.responder.compose import INJECTION_TEXT, OUT_OF_SCOPE_TEXT, SAME_CHUNK_PENALTY, UNKNOWN_TEXT, _next_best
 from assistant.responder.llm import LLMWriter, make_chat_model
 from assistant.rules import profile
 from assistant.service import Service
@@ -46,9 +51,8 @@ def allowed_ids(service: Service, answer: Answer) -> set[str]:
         allowed |= answer.recommendation.refs()
     if answer.intent is Intent.COMPARE:
         allowed |= {f"rating:{m.value}:{d.value}" for m in Mode for d in Dimension}
-    if answer.points is not None:  # the mode's strong and weak points, as the rule layer lists them
-        assert answer.points == profile(answer.points.mode, service.ratings)
-        allowed |= answer.points.refs()
+    if answer.profile is not None:  # the mode's strong and weak points, as the rule layer lists them
+        allowed |= answer.profile.refs()
     return allowed
 
 
@@ -168,17 +172,19 @@ def test_a_status_question_gets_the_newest_status(service: Service, question: st
 def test_downsides_of_a_mode_are_its_cited_weak_points(service: Service) -> None:
     answer = service.ask("What are the drawbacks of ambient?")
     assert answer.intent is Intent.EXPLAIN and answer.text.startswith("**Ambient: weak points**")
-    assert answer.points is not None and answer.points.mode is Mode.AMBIENT
+    assert answer.profile == profile(Mode.AMBIENT, service.ratings)
     assert "strong points" not in answer.text
     cited = {c.doc_id for c in answer.citations}
-    assert {"ratings"} <= cited and "Meshing VM workloads outside Kubernetes: not supported" in answer.text
+    assert {"ratings"} <= cited and "Meshing VM workloads outside Kubernetes, not supported" in answer.text
+    vms = next(c for c in answer.citations if c.chunk_id == "capability:vm_workloads:ambient")
+    assert vms.snippet == service.ratings.capabilities["vm_workloads"].modes[Mode.AMBIENT].note  # the source's words
     check(service, answer)
 
 
 def test_weak_points_on_an_asked_dimension_keep_to_it(service: Service) -> None:
     answer = service.ask("What are the security weaknesses of Cilium?")
-    assert answer.points is not None and "identity model has known concerns" in answer.text
-    assert "Keys held per workload: not supported" in answer.text
+    assert answer.profile is not None and "identity model has known concerns" in answer.text
+    assert "Keys held per workload, not supported" in answer.text
     assert "for performance" not in answer.text and "management more complex" not in answer.text
     check(service, answer)
 
@@ -387,3 +393,32 @@ def test_real_model_calls_are_blocked_in_tests() -> None:
 
 def test_turns_are_validated(service: Service) -> None:
     assert Turn(role="user", content="x").role == "user"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 30), st.integers(0, 5), st.sampled_from("abc")), min_size=1, max_size=25),
+    st.dictionaries(st.sampled_from("abc"), st.integers(0, 3)),
+)
+def test_the_next_pick_is_the_best_candidate_after_penalties(
+    rows: list[tuple[int, int, str]], used: dict[str, int]
+) -> None:
+    """The early-stopping scan picks what a full scan of every penalised candidate picks."""
+    chunks = {
+        name: Chunk(name, "doc", "Title", "Section", (), "https://example.org", "2026-01-01", "", ChunkKind.DOC)
+        for name in "abc"
+    }
+    candidates = sorted(
+        (
+            -score / 100,
+            rank,
+            f"sentence {score} {name}",
+            score / 100,
+            Passage(chunks[name], 0.0, 0.0, 1),
+            ScoredSentence("", 0.0, np.zeros(1, dtype=np.float32)),
+        )
+        for score, rank, name in rows
+    )
+    taken = Counter(used)
+    penalised = [(c[0] + SAME_CHUNK_PENALTY * taken[c[4].chunk.id], c[1], c[2]) for c in candidates]
+    assert _next_best(candidates, taken) == penalised.index(min(penalised))

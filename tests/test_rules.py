@@ -141,7 +141,7 @@ def test_a_profile_lists_strong_and_weak_points_from_ratings_caveats_and_capabil
     assert ambient.weaknesses[0].text.startswith("Ambient's security model is newer")  # standing caveats lead
     assert "rating:ambient:network_efficiency" not in {r.ref for r in ambient.weaknesses[2:]}  # not said twice
     weak = {r.ref: r.text for r in ambient.weaknesses}
-    assert weak["capability:vm_workloads:ambient"].startswith("Meshing VM workloads outside Kubernetes: not supported")
+    assert weak["capability:vm_workloads:ambient"].startswith("Meshing VM workloads outside Kubernetes, not supported")
     assert "only partly supported" in weak["capability:multicluster:ambient"]
     assert "not documented" in {r.ref: r.text for r in profile(G, RATINGS).weaknesses}["capability:vm_workloads:grpc"]
 

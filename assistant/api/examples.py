@@ -62,7 +62,8 @@ PROFILE = {
     ],
     "weaknesses": [
         {
-            "text": "Meshing VM workloads outside Kubernetes: not supported in Ambient (as of 2026-04-15).",
+            "text": "Meshing VM workloads outside Kubernetes, not supported in Ambient (as of 2026-04-15): VM "
+            "workloads are a hard blocker for ambient mode.",
             "ref": "capability:vm_workloads:ambient",
         }
     ],

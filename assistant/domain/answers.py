@@ -48,7 +48,7 @@ class Answer(BaseModel):
     intent: Intent
     citations: list[Citation]
     recommendation: Recommendation | None = None
-    points: Profile | None = Field(
+    profile: Profile | None = Field(
         None, description="The asked mode's strong and weak points (ratings, caveats, capabilities), when asked for."
     )
     requirements: Requirements = Field(description="Requirements as understood from the whole conversation.")

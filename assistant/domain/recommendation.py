@@ -78,4 +78,5 @@ class Profile(Frozen):
     weaknesses: list[Reason]
 
     def refs(self) -> set[str]:
+        """Every rating and capability id these points rely on."""
         return {reason.ref for reason in [*self.strengths, *self.weaknesses]}

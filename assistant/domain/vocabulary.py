@@ -60,6 +60,9 @@ PRIORITY_DIMENSIONS: dict[Priority, Dimension] = {
     Priority.MATURITY: Dimension.MATURITY,
     Priority.NETWORK: Dimension.NETWORK_EFFICIENCY,
 }
+DIMENSION_PRIORITIES: dict[Dimension, Priority] = {
+    dimension: priority for priority, dimension in PRIORITY_DIMENSIONS.items()
+}
 
 PRIORITY_PHRASES: dict[Priority, str] = {
     Priority.SECURITY: "security",

@@ -61,6 +61,7 @@ COVERAGE_WEIGHT = 0.1
 UNSEEN_WEIGHT = 0.5
 EXPLAIN_SENTENCES = 4
 ASPECT_SENTENCES = 2  # after a mode's rated strong or weak points, the sources' best sentences on them
+RULE_FACTS_CONFIDENCE = 0.85  # points read from the ratings file: as sure as its sources, not a retrieval guess
 SAME_CHUNK_PENALTY = 0.04  # prefer sentences from different passages
 # A sentence repeats an earlier one (see `repeats`) above these: term overlap (Jaccard), embedding similarity, and
 # a lower similarity when it also brings the same figures. Set from paraphrase pairs the corpus holds (0.80-0.93).
@@ -98,6 +99,10 @@ class _Sentence:
     measured: bool  # carries a measured figure (vCPU, MB, ms...)
     years: frozenset[str]
     figures: frozenset[str]  # figures, versions and dates
+
+
+# (-score, passage rank, text, similarity, passage, sentence): sorted, best first, ties broken deterministically
+_Candidate = tuple[float, int, str, float, Passage, ScoredSentence]
 
 
 @functools.lru_cache(maxsize=32_768)  # every answer reads the same corpus sentences again
@@ -309,7 +314,7 @@ class Composer:
         return Draft(text=text, citations=book.citations(), cited=book.chunks, refused=False, confidence=conf)
 
     # strong and weak points ---------------------------------------------------------------------------------
-    def points(
+    def describe(
         self, understanding: Understanding, profile: Profile, passages: Sequence[Passage], weights: Mapping[str, float]
     ) -> Draft:
         """A mode's weak or strong points as asked (from its ratings, caveats and capability facts), then the
@@ -321,7 +326,9 @@ class Composer:
             every = profile.weaknesses if weak else profile.strengths
             reasons = [r for r in every if _about(r, understanding.dimensions)] or every  # "security weaknesses"
             if reasons:
-                lines = [f"- {self._caveat(book, r, mode) if weak else self._reason(book, r)}" for r in reasons]
+                lines = [
+                    f"- {self._reason(book, r) if ': ' in r.text else self._caveat(book, r, mode)}" for r in reasons
+                ]
                 heading = f"**{mode.label}: {'weak' if weak else 'strong'} points**"
                 parts.append(heading + "\n" + "\n".join(lines))
         picked = select_sentences(passages, understanding, weights)[:ASPECT_SENTENCES]
@@ -335,7 +342,7 @@ class Composer:
             citations=book.citations(),
             cited=book.chunks,
             refused=False,
-            confidence=confidence(0.85),
+            confidence=confidence(RULE_FACTS_CONFIDENCE),
         )
 
 
@@ -387,11 +394,9 @@ def select_sentences(
     if not years and (status or _NOW.search(question)):
         years = {year for year in [_newest_year(passages)] if year}
     asked = _WHAT_IS.match(question)
-    subject = re.escape(asked["subject"]) if asked else ""  # "a waypoint", "an ambient waypoint", "a waypoint proxy"
-    definition = (
-        re.compile(rf"(?:an?\s+|the\s+)?(?:[\w-]+\s+)?{subject}s?(?:\s+[\w-]+)?\s+(?:is|are)\b") if asked else None
-    )
-    candidates: list[tuple[float, int, str, float, Passage, ScoredSentence]] = []
+    subject = re.escape(asked["subject"]) if asked else ""  # "a waypoint is", "an ambient waypoint is"
+    definition = re.compile(rf"(?:an?\s+|the\s+)?(?:[\w-]+\s+)?{subject}s?\s+(?:is|are)\b") if asked else None
+    candidates: list[_Candidate] = []
     for rank, passage in enumerate(passages):
         chunk_modes = set(passage.chunk.modes)
         specific = 0 < len(chunk_modes) < len(Mode)
@@ -430,7 +435,7 @@ def select_sentences(
     return chosen
 
 
-def _next_best(candidates: Sequence[tuple[float, int, str, float, Passage, ScoredSentence]], used: Counter[str]) -> int:
+def _next_best(candidates: Sequence[_Candidate], used: Counter[str]) -> int:
     """The position of the best of `candidates` (sorted best first) once each loses SAME_CHUNK_PENALTY per
     sentence already taken from its chunk: the scan stops at the first one that could not win even unpenalised."""
     best, best_key = 0, (math.inf, 0, "")

@@ -76,7 +76,7 @@ class Responder:
         lap("understand")
 
         recommendation: Recommendation | None = None
-        points: Profile | None = None
+        profiled: Profile | None = None
         passages: list[Passage] = []
         allowed: set[str] = set()
         if understanding.intent is Intent.HELP:
@@ -107,9 +107,9 @@ class Responder:
                 lap("retrieve")
                 weights = self.retriever.term_weights(resolved)
                 if understanding.aspects and len(understanding.modes) == 1:  # "what are ambient's downsides?"
-                    points = profile(understanding.modes[0], self.ratings)
-                    draft = self.composer.points(understanding, points, passages, weights)
-                    allowed = points.refs()
+                    profiled = profile(understanding.modes[0], self.ratings)
+                    draft = self.composer.describe(understanding, profiled, passages, weights)
+                    allowed = profiled.refs()
                 else:
                     draft = self.composer.explain(understanding, passages, weights)
             allowed |= {p.chunk.id for p in passages}
@@ -129,7 +129,7 @@ class Responder:
             intent=understanding.intent,
             citations=draft.citations,
             recommendation=recommendation,
-            points=points,
+            profile=profiled,
             requirements=understanding.requirements,
             modes=list(understanding.modes),
             dimensions=list(understanding.dimensions),

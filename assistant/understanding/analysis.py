@@ -17,7 +17,7 @@ import numpy as np
 from assistant.domain.conversation import Aspect, Intent, Turn, Understanding
 from assistant.domain.requirements import Requirements, parse_requirements
 from assistant.domain.text import sentence_spans, terms
-from assistant.domain.vocabulary import MODE_LABELS, PRIORITY_DIMENSIONS, Dimension, Mode
+from assistant.domain.vocabulary import DIMENSION_PRIORITIES, MODE_LABELS, Dimension, Mode
 from assistant.understanding import lexicon
 from assistant.understanding.examples import INTENT_THRESHOLD, REQUIREMENT_THRESHOLD, Example, Examples
 
@@ -27,7 +27,6 @@ FAMILIAR_SHARE = 0.75  # of the question's content words known to the corpus: th
 Vectors = np.ndarray[Any, np.dtype[np.float32]]
 
 _CLAUSE_BREAK = re.compile(r"[,;:()]|\s[-–—]\s|\s(?:and|but|while|so|because|though|although|whereas|plus)\s")
-DIMENSION_PRIORITIES = {dimension: priority for priority, dimension in PRIORITY_DIMENSIONS.items()}
 DIMENSION_LABELS: dict[Dimension, str] = {
     Dimension.SECURITY: "security",
     Dimension.RESOURCE_EFFICIENCY: "resource cost",
@@ -52,7 +51,7 @@ class TurnAnalysis:
     signals: list[str]
     recommend: bool
     compare: bool
-    superlative: bool  # "lowest", "most secure", "cheapest"...
+    superlative: list[Dimension]  # what a superlative asks to excel at: "the lowest latency" -> performance
     why_not: bool
     what_if: bool
     refers_back: bool  # "it", "that option", "and ...", "what about ..."
@@ -96,10 +95,10 @@ def analyse_turn(text: str) -> TurnAnalysis:
     modes = lexicon.find_modes(lowered)
     dimensions = lexicon.find_dimensions(lowered)
     recommend = lexicon.RECOMMEND.search(lowered) is not None
-    superlative = lexicon.SUPERLATIVE.search(lowered) is not None
+    superlative = _superlative_dimensions(lowered, clauses)
     own = lexicon.FIRST_PERSON.search(lowered) is not None
-    if recommend and superlative and (own or stated) and not injection:  # "the lightest option for us?": it matters
-        for dimension in dimensions:
+    if recommend and (own or stated) and not injection:  # "the lightest option for us?": that matters most
+        for dimension in superlative:
             priority = DIMENSION_PRIORITIES[dimension]
             if priority.value not in stated:
                 stated[priority.value] = "high"
@@ -123,6 +122,17 @@ def analyse_turn(text: str) -> TurnAnalysis:
         question=lexicon.is_question(lowered),
         explain=lexicon.EXPLAIN.search(lowered) is not None,
     )
+
+
+def _superlative_dimensions(lowered: str, clauses: Sequence[Span]) -> list[Dimension]:
+    """The dimensions superlatives ask about, each read in the shortest clause that holds it: "the most mature
+    option for a bank? we care little about latency" -> maturity only."""
+    found: list[Dimension] = []
+    for match in lexicon.SUPERLATIVE.finditer(lowered):
+        holding = [(end - start, start, end) for start, end in clauses if start <= match.start() < end]
+        _, start, end = min(holding, default=(0, 0, len(lowered)))
+        found += [d for d in lexicon.find_dimensions(lowered[start:end]) if d not in found]
+    return found
 
 
 def clause_spans(text: str) -> list[Span]:
@@ -183,13 +193,16 @@ def plan(question: str, history: Sequence[Turn], *, embed_turns: int = 15) -> Pl
     if followup and not dimensions and not current.stated and earlier and current.refers_back:
         dimensions = earlier[-1].dimensions  # "and on cost?", "what about cilium?": the same question again
         resolved = _substitute(earlier[-1].text, question) or resolved
-    elif followup and not terms(question):  # "how much?", "why?": a question about the previous one
-        dimensions = earlier[-1].dimensions
-        resolved = f"{earlier[-1].text.strip()} {resolved}"
+    elif followup and not terms(question):  # "how much?", "why?": a question about the last one with words
+        asked = next((turn for turn in reversed(earlier) if not turn.injection and terms(turn.text)), None)
+        if asked is not None:
+            dimensions = asked.dimensions
+            resolved = f"{asked.text.strip()} {resolved}"
     from_context = [m for m in modes if m not in lexicon.find_modes(resolved.lower())]
     if len(from_context) == 1:  # "that option - how mature is it?": put the name in its place
         resolved = lexicon.REFERRING_NAME.sub(MODE_LABELS[from_context[0]], resolved, count=1)
-    whole = lexicon.about_a_whole_mode(resolved)  # "the downsides of ambient", not "of ambient multicluster"
+    # "the downsides of ambient", not "of ambient multicluster"; nor "why?" after them (that asks for reasons)
+    whole = bool(terms(question)) and lexicon.about_a_whole_mode(question)
     aspects = [(a, words) for a, pattern, words in lexicon.ASPECTS if whole and pattern.search(resolved.lower())]
     added = []
     if from_context:  # "it", "that option": name what it refers to, and what is asked, for retrieval
@@ -268,8 +281,13 @@ def _keyword_intent(
     several = len(modes) >= 2 or lexicon.ALL_MODES.search(turn.text.lower()) is not None
     if several and turn.compare and not turn.recommend:
         return Intent.COMPARE  # "ambient or Cilium: which gives better latency?"
-    own = lexicon.FIRST_PERSON.search(turn.text.lower()) is not None
-    if turn.superlative and turn.dimensions and not modes and not stated and not own:
+    lowered = turn.text.lower()
+    own = lexicon.FIRST_PERSON.search(lowered) is not None
+    ranks_modes = (
+        lexicon.MODES_AS_SUBJECT.search(lowered) is not None and lexicon.NOT_MODES_AS_SUBJECT.search(lowered) is None
+    )
+    meshy = lexicon.DOMAIN.search(lowered) is not None  # its own words, not only words the corpus happens to use
+    if turn.superlative and ranks_modes and meshy and not modes and not stated and not own:
         return Intent.COMPARE  # "which mode has the lowest latency?": all four ranked on it, not a pick for "us"
     if turn.recommend and (turn.in_domain or stated):
         return Intent.RECOMMEND

@@ -175,7 +175,7 @@ PHRASES: list[Phrase] = [
             r"\b(?:only|just) (?:one|two|three|a couple of|a few|1|2|3) (?:platform )?(?:engineers?|people|sres?|"
             r"devops|admins?|of us|operators)",
             r"\b(?:team|we) (?:has|have|of|is|are) (?:one|two|three|four|1|2|3|4)(?: platform)? (?:engineers?|people|"
-            r"sres?|devops engineers|admins?|operators)\b",
+            r"sres?|devops engineers|admins?|operators?)\b(?! (?:per|in each|for each|on each)\b)",
             r"\b(?:no|without a|don't have a|do not have a|lack a) (?:dedicated )?(?:platform|ops|sre|infra|"
             r"infrastructure|mesh) (?:team|engineers?|experts?)",
             r"\b(?:simple|easy|easiest|simplest|minimal|low) (?:to (?:operate|run|manage|maintain)|operations|ops|"
@@ -369,6 +369,11 @@ HELP = _rx(
     r"\bwhat (?:can|do) you (?:do|know|answer|help with|cover)\b|\bhow (?:do|can|should) i use (?:you|this)\b",
     r"^\s*help\s*[!.?]*\s*$|\bwho are you\b|\bwhat are you\b|\bwhat is this (?:bot|assistant|tool)\b",
 )
+_SUPERLATIVES = (  # what a question asks a mode to excel at (not "the latest release", "the most common problem")
+    r"(?:most|least) (?:secure|mature|efficient|stable|performant|scalable|reliable|proven|lightweight|expensive|"
+    r"complex|resource[- ]hungry)|fastest|cheapest|safest|simplest|easiest|lightest|smallest|leanest|strongest|"
+    r"quickest|lowest[- ]\w+|highest[- ]\w+"
+)
 RECOMMEND = _rx(
     r"\b(?:which|what) (?:\w+ )?(?:mode|data[- ]?plane|option|model|approach|architecture|mesh|one|setup|deployment)"
     r"s? (?:should|would|do you|fits|suits|is (?:the )?(?:best|right|better|ideal)|to (?:use|pick|choose|adopt)|"
@@ -385,7 +390,7 @@ RECOMMEND = _rx(
     r"\b(?:what|which) (?:\w+ )?should (?:a|an|the|our|my) [\w -]{1,40}? (?:use|pick|choose|run|adopt|go with)\b",
     r"\bwhich (?:is|would be|one is) (?:best|better|right|the best) for (?:us|me|our|my)\b",
     r"\b(?:which|what) (?:mode|option|one) (?:for|fits)\b|\bwhich mode\b|\bwhat mode\b",
-    r"\b(?:which|what)(?:'s| is| are)? (?:the )?(?:best|right|ideal|recommended|preferred|(?:most|least) \w+|\w+est) "
+    rf"\b(?:which|what)(?:'s| is| are)? (?:the )?(?:best|right|ideal|recommended|preferred|{_SUPERLATIVES}) "
     r"(?:mode|data ?plane|option|approach|mesh|choice|pick|one)\b",
     r"\b(?:change|affect|alter|flip) (?:the|your) (?:pick|recommendation|choice|answer|ranking)\b",
     r"\b(?:make sense|a good fit|the right (?:choice|fit)|right|work) for (?:us|me|our \w+)\b",
@@ -397,12 +402,19 @@ COMPARE = _rx(
     r"\b(?:more|less) \w+ than\b|\b\w+er than\b|\bhow do(?:es)? .* stack up\b|\bpros and cons\b|\btrade-?offs?\b",
     r"\bwhich (?:is|one is|of them is|has) (?:more|less|the (?:most|least|lowest|highest|best)|better|faster|"
     r"cheaper|safer|simpler)",
-    r"\b(?:advantages?|benefits?|upsides?|downsides?|drawbacks?|disadvantages?)\b.*\b(?:over|compared (?:to|with))\b",
+    r"\b(?:advantages?|benefits?|upsides?|downsides?|drawbacks?|disadvantages?)\b.{0,80}?\b(?:over|compared "
+    r"(?:to|with))\b",
 )
-SUPERLATIVE = re.compile(  # "which mode has the lowest latency?" (not "at least", "most of our services")
-    r"(?<!\bat )\b(?:most|least)\b(?! of\b)|\b(?:lowest|highest|best|worst|fewest|fastest|cheapest|safest|simplest|"
-    r"easiest|lightest|smallest|leanest|strongest|weakest|slowest|quickest|heaviest)\b"
+SUPERLATIVE = re.compile(  # "which mode has the lowest latency?" (not "at the very least", "most of our services")
+    r"(?<!\bat )(?<!\bvery )\b(?:most|least)\b(?! (?:of|we|i|you|they)\b)|\b(?:lowest|highest|best|worst|fewest|"
+    r"fastest|cheapest|safest|simplest|easiest|lightest|smallest|leanest|strongest|weakest|slowest|quickest|heaviest)\b"
 )
+# A superlative ranks the modes only when they are its subject ("which mode has the lowest latency?"), not a way,
+# a release or anything else ("the fastest way to install Istio", "the release with the most CVEs").
+MODES_AS_SUBJECT = re.compile(
+    r"\b(?:modes?|options?|data ?planes?|approach(?:es)?|models?|choices?)\b|\bwhich (?:one|is|has)\b"
+)
+NOT_MODES_AS_SUBJECT = re.compile(r"\b(?:ways?|how to|releases?|versions?)\b")
 # What a question about a mode's weak or strong points means in the corpus's words (its sections say "when not to
 # choose it", "feature gaps", "when to choose it"): added to the question that retrieval and selection read.
 ASPECTS: list[tuple[Aspect, re.Pattern[str], str]] = [
@@ -430,8 +442,12 @@ WHOLE_MODE = re.compile(
     r"\b(?:istio(?:'s)? )?(?:sidecars?|ambient|cilium|proxy-?less(?: grpc)?|grpc)(?:'s)?"
     r"(?:[- ](?:mode|model|service mesh|mesh|data ?plane|approach|option))?\b|\bclassic istio\b|\bistio classic\b"
 )
+_YEAR = re.compile(r"\b20\d\d\b")
 GENERIC_WORDS = frozenset(
-    terms("mode model mesh service data plane approach option istio main real big biggest key top using run")
+    terms(
+        "mode model mesh service data plane approach option istio main real really big biggest key top use run "
+        "running adopt adopting choose picking us today now right production list worth"
+    )
 )
 ALL_MODES = re.compile(r"\b(?:all|the) (?:four|4) (?:modes|models|options|data ?planes)\b|\ball (?:the )?modes\b")
 WHY_NOT = re.compile(r"\bwhy (?:not|isn't|wasn't|didn't you (?:pick|choose|recommend))\b")
@@ -473,7 +489,7 @@ def about_a_whole_mode(text: str) -> bool:
     """Whether `text` asks about modes as wholes ("the downsides of ambient", "pros and cons of sidecar"), not
     about one of their parts or features ("the limitations of ambient multicluster", "upgrading ztunnel")."""
     rest = text.lower()
-    for pattern in [WHOLE_MODE, *(p for _, p, _ in ASPECTS), *(p for _, p in DIMENSION_PATTERNS)]:
+    for pattern in [WHOLE_MODE, _YEAR, *(p for _, p, _ in ASPECTS), *(p for _, p in DIMENSION_PATTERNS)]:
         rest = pattern.sub(" ", rest)
     return set(terms(rest)) <= GENERIC_WORDS
 
