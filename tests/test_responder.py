@@ -189,6 +189,12 @@ def test_weak_points_on_an_asked_dimension_keep_to_it(service: Service) -> None:
     check(service, answer)
 
 
+def test_no_strong_points_on_an_asked_dimension_are_not_made_up(service: Service) -> None:
+    answer = service.ask("What are the maturity strengths of proxyless gRPC?")  # rated 1/5: it has none
+    assert "strong points" not in answer.text and "Proxyless gRPC is rated 5/5" not in answer.text
+    check(service, answer)
+
+
 def test_pros_and_cons_give_strong_points_then_weak_points(service: Service) -> None:
     answer = service.ask("Pros and cons of sidecar?")
     strong, weak = answer.text.index("**Sidecar: strong points**"), answer.text.index("**Sidecar: weak points**")

@@ -324,14 +324,16 @@ class Composer:
         for aspect in understanding.aspects:
             weak = aspect is Aspect.WEAKNESSES
             every = profile.weaknesses if weak else profile.strengths
-            reasons = [r for r in every if _about(r, understanding.dimensions)] or every  # "security weaknesses"
+            reasons = [r for r in every if _about(r, understanding.dimensions)]  # "security weaknesses": those only
             if reasons:
                 lines = [
                     f"- {self._reason(book, r) if ': ' in r.text else self._caveat(book, r, mode)}" for r in reasons
                 ]
                 heading = f"**{mode.label}: {'weak' if weak else 'strong'} points**"
                 parts.append(heading + "\n" + "\n".join(lines))
-        picked = select_sentences(passages, understanding, weights)[:ASPECT_SENTENCES]
+        cited = {chunk.id for chunk in book.chunks}  # the sources add what the points have not said
+        fresh = [passage for passage in passages if passage.chunk.id not in cited]
+        picked = select_sentences(fresh, understanding, weights)[:ASPECT_SENTENCES]
         if picked and answerability(picked, weights) >= ANSWER_BAR:
             quoted = (attach(text, book.cite(passage.chunk, quote=text)) for passage, text, _ in picked)
             parts.append("From the sources: " + " ".join(quoted))
