@@ -6,6 +6,7 @@ Index builds write to temporary directories; the serving index is only read (sea
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import statistics
@@ -302,30 +303,57 @@ def _wait_ready(url: str, server: subprocess.Popen[bytes]) -> None:
 
 
 async def _hammer(url: str, requests: int, concurrency: int) -> tuple[list[float], int, float]:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
-        await client.post("/v1/ask", json={"question": "warm up"})  # the first request pays for lazy imports
-        queue: asyncio.Queue[str] = asyncio.Queue()
-        for index in range(requests):
-            queue.put_nowait(MIXED_QUESTIONS[index % len(MIXED_QUESTIONS)])
-        timings: list[float] = []
-        errors = 0
+    """`requests` POST /v1/ask over `concurrency` keep-alive connections, the questions asked in turn. The client
+    is a minimal HTTP/1.1 one, as wrk or hey are: it shares this machine's 2 cores with the server, and a full
+    client library (httpx) spends about as much CPU per request as the server does, halving what can be measured."""
+    address = httpx.URL(url)
+    host, port = address.host, address.port or 80
+    reader, writer = await asyncio.open_connection(host, port)
+    await _post(reader, writer, host, "warm up")  # the first request pays for lazy imports
+    writer.close()
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for index in range(requests):
+        queue.put_nowait(MIXED_QUESTIONS[index % len(MIXED_QUESTIONS)])
+    timings: list[float] = []
+    errors = 0
 
-        async def worker() -> None:
-            nonlocal errors
-            while not queue.empty():
-                question = queue.get_nowait()
-                started = time.perf_counter()
-                try:
-                    response = await client.post("/v1/ask", json={"question": question})
-                    errors += response.status_code != 200
-                except httpx.HTTPError:
-                    errors += 1
-                timings.append((time.perf_counter() - started) * 1000)
+    async def worker() -> None:
+        nonlocal errors
+        reader, writer = await asyncio.open_connection(host, port)
+        while not queue.empty():
+            question = queue.get_nowait()
+            started = time.perf_counter()
+            try:
+                status = await _post(reader, writer, host, question)  # awaited first: += would read a stale count
+                errors += status != 200
+            except (OSError, asyncio.IncompleteReadError, ValueError):
+                errors += 1
+                writer.close()
+                reader, writer = await asyncio.open_connection(host, port)  # the server closed it: start again
+            timings.append((time.perf_counter() - started) * 1000)
+        writer.close()
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return timings, errors, time.perf_counter() - started
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return timings, errors, time.perf_counter() - started
+
+
+async def _post(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, question: str) -> int:
+    """One POST /v1/ask on an open connection; its status code (the body, of Content-Length bytes, is read)."""
+    body = json.dumps({"question": question}).encode()
+    head = f"POST /v1/ask HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}"
+    writer.write(f"{head}\r\n\r\n".encode() + body)
+    status_line = await reader.readline()
+    if not status_line:
+        raise ConnectionResetError("the server closed the connection")
+    status = int(status_line.split()[1])
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode("latin-1").partition(":")
+        if name.strip().lower() == "content-length":
+            length = int(value)
+    await reader.readexactly(length)
+    return status
 
 
 def _rss_mb(pid: int) -> float:
