@@ -140,14 +140,14 @@ def _evaluate(
                 continue  # a preference the mode does not meet costs nothing
             elif fact.status is Status.UNKNOWN and rule.strength is Strength.HARD:
                 if evaluation.exclusion is None:  # a hard need nobody documents is not a fit we can vouch for
-                    text = f"{mode.label} may not {rule.fit}; the sources do not say: {fact.note}"
+                    text = f"The sources do not say whether {mode.label} {rule.fit}: {fact.note}"
                     evaluation.exclusion = Reason(text=text, ref=ref)
             elif fact.status in (Status.PARTIAL, Status.UNKNOWN):
                 partial = fact.status is Status.PARTIAL
                 evaluation.adjustment -= scoring.penalty_partial if partial else scoring.penalty_unknown
                 if explain:
-                    support = "only partly" if partial else "may not; the sources do not say whether it"
-                    text = f"{mode.label} {support} {rule.fit}: {fact.note}"
+                    said = f"{mode.label} only partly" if partial else f"The sources do not say whether {mode.label}"
+                    text = f"{said} {rule.fit}: {fact.note}"
                     evaluation.caveats.append(Reason(text=text, ref=ref))
             elif rule.strength is Strength.HARD:
                 if evaluation.exclusion is None:

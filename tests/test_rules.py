@@ -148,10 +148,11 @@ def test_a_profile_lists_strong_and_weak_points_from_ratings_caveats_and_capabil
 
 def test_unknown_support_excludes_on_a_hard_rule_and_is_penalised_on_a_soft_one() -> None:
     hard = recommend(Requirements(vms=True, grpc=GrpcUse.ALL), RATINGS)
-    assert next(e for e in hard.excluded if e.mode is G).reason.text.startswith("Proxyless gRPC may not mesh")
+    excluded = next(e for e in hard.excluded if e.mode is G).reason.text
+    assert excluded.startswith("The sources do not say whether Proxyless gRPC meshes the VM workloads")
     soft = recommend(Requirements(multicluster=True, grpc=GrpcUse.ALL), RATINGS)
     grpc = next(r for r in soft.ranking if r.mode is G)
-    assert any("the sources do not say" in c.text for c in grpc.caveats)
+    assert any(c.text.startswith("The sources do not say whether Proxyless gRPC supports") for c in grpc.caveats)
     assert grpc.adjustment == -RATINGS.scoring.penalty_unknown
 
 
