@@ -69,7 +69,7 @@ class Plan:
     previous_intent: Intent | None
     followup: bool
     resolved_question: str
-    aspects: tuple[Aspect, ...] = ()
+    aspects: tuple[Aspect, ...] = ()  # "what are the downsides of ambient?": its weak points
     embedded_from: int = 0  # earlier turns from this index on are embedded with the question
     texts: list[str] = field(default_factory=list)  # to embed, in one batch: those earlier turns, then the question
     spans: list[list[Span]] = field(default_factory=list)  # the clauses of each text
