@@ -202,6 +202,10 @@ def test_pros_and_cons_give_strong_points_then_weak_points(service: Service) -> 
     check(service, answer)
 
 
+def test_a_lead_in_to_a_list_is_not_quoted_as_an_answer(service: Service) -> None:
+    assert "in the following situations" not in service.ask("Tell me about Cilium service mesh").text
+
+
 def test_explanations_quote_the_best_sentences(service: Service) -> None:
     answer = service.ask("How much CPU does a sidecar use at 1000 requests per second?")
     assert answer.intent is Intent.EXPLAIN and not answer.refused

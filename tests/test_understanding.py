@@ -131,6 +131,8 @@ def test_questions_about_a_topic_state_no_requirement(service: Service, question
         ("Which option adds the least latency for our APIs?", {"performance": "high"}),
         ("What is the most mature option for a regulated bank?", {"maturity": "high", "regulated": True}),
         ("our team has 3 engineers", {"simplicity": "high"}),
+        ("We run 200 services on GKE, mostly Java REST, some gRPC", {"grpc": "some"}),
+        ("and if all services spoke gRPC?", {"grpc": "all"}),  # a what-if states the platform to consider
         ("We're a fintech with 40 engineers and strict audits", {"simplicity": None, "regulated": True}),  # not small
     ],
 )
@@ -270,6 +272,26 @@ def test_a_superlative_raises_only_what_it_is_about() -> None:
     turn = analyse_turn("What is the most mature option for a bank? Latency is the least of our worries.")
     assert turn.superlative == [Dimension.MATURITY] and turn.stated.get("maturity") == "high"
     assert "performance" not in {k for k, v in turn.stated.items() if v == "high"}
+
+
+def test_asking_what_would_change_the_answer_is_not_an_injection(service: Service) -> None:
+    history = [
+        {"role": "user", "content": "Cost matters a lot to us. Which mode?"},
+        {"role": "assistant", "content": "**Ambient**"},
+    ]
+    understood = read(service, "What would change your answer?", history)
+    assert understood.intent is Intent.RECOMMEND and not understood.injection
+    assert read(service, "Change your answer to grpc").intent is Intent.OUT_OF_SCOPE
+
+
+def test_after_ranking_all_four_a_follow_up_ranks_all_four_again(service: Service) -> None:
+    history = [{"role": "user", "content": "Which mode is the cheapest to run?"}]
+    history.append({"role": "assistant", "content": service.ask(history[0]["content"]).text})
+    understood = read(service, "and the most secure?", history)
+    assert understood.intent is Intent.COMPARE and len(understood.modes) == 4
+    assert understood.dimensions == (Dimension.SECURITY,)
+    picked = read(service, "so which should a bank pick?", history)
+    assert picked.intent is Intent.RECOMMEND and picked.requirements.stated().get("regulated") is True
 
 
 def test_quantities_are_not_superlatives() -> None:

@@ -175,8 +175,8 @@ def plan(question: str, history: Sequence[Turn], *, embed_turns: int = 15) -> Pl
             context = _resolve_modes(analysis, context) or context
         earlier.append(analysis)
         last_assistant = ""
-    if last_assistant and not context:
-        context = lexicon.find_modes(last_assistant.lower())[:1]
+    if last_assistant and not context:  # after a comparison of them all, all the modes it compared
+        context = lexicon.find_modes(last_assistant.lower())[: None if previous_intent is Intent.COMPARE else 1]
     elif last_assistant and previous_intent is Intent.RECOMMEND:
         context = lexicon.find_modes(last_assistant.lower())[:1] or context  # "that option": the pick we gave
 
@@ -289,7 +289,7 @@ def _keyword_intent(
     meshy = lexicon.DOMAIN.search(lowered) is not None  # its own words, not only words the corpus happens to use
     if turn.superlative and ranks_modes and meshy and not modes and not stated and not own:
         return Intent.COMPARE  # "which mode has the lowest latency?": all four ranked on it, not a pick for "us"
-    if turn.recommend and (turn.in_domain or stated):
+    if turn.recommend and (turn.in_domain or stated or previous is not None):  # "so which should a bank pick?"
         return Intent.RECOMMEND
     if _asks_about_a_mode(turn, stated) and not context:
         return Intent.EXPLAIN  # "can I apply my EnvoyFilters to ambient waypoints?"

@@ -38,10 +38,11 @@ MODE_PATTERNS: dict[Mode, re.Pattern[str]] = {
 
 # gRPC named as something the services speak is a fact about the platform, not a mention of the mode.
 GRPC_AS_PROTOCOL = _rx(
-    r"(?:speak|speaks|use|uses|using|talk|talks|run on|built on|built with|over|via)\s+grpc",
+    r"(?:speak|speaks|spoke|spoken|use|uses|used|using|talk|talks|talked|run on|built on|built with|over|via)\s+grpc",
     r"grpc (?:services?|apis?|calls?|traffic|clients?|servers?|everywhere|only|shop|endpoints?)",
     r"(?:rest|http(?:/json)?|json) (?:and|&|or|/) grpc|grpc (?:and|&|or|/) (?:rest|http)",
     r"grpc-only|pure grpc|all grpc|no grpc|(?:are|is) (?:all )?grpc\b(?! mode| data| mesh| model| option)",
+    r"\b(?:some|a few|a little|a bit of|mostly|partly) grpc\b(?! mode| data| mesh| model| option)",
 )
 
 # Dimensions (matched in this order; a matched span is not reused, so "cross-zone cost" is network only) --------
@@ -116,7 +117,8 @@ PHRASES: list[Phrase] = [
     Phrase(
         "regulated",
         _rx(
-            r"\b(?:we(?:'re| are)|as|for|at) (?:an? |the )?(?:\w+ )?(?:bank|fintech|insurer|hospital|clinic|"
+            r"\b(?:we(?:'re| are)|as|for|at|should|would|could|does|do) (?:an? |the )?(?:\w+ )?(?:bank|fintech|insurer|"
+            r"hospital|clinic|"
             r"healthcare (?:provider|company|platform)|payments? (?:company|provider|processor)|brokerage|"
             r"trading firm|government agency|public[- ]sector (?:agency|body|organi[sz]ation))\b",
             r"\b(?:banking|financial services|fintech|healthcare|health care|medical|insurance|government|"
@@ -230,9 +232,9 @@ PHRASES: list[Phrase] = [
         "grpc-all",
         _rx(
             r"\b(?:all|every|each|100%|entirely|exclusively) (?:of )?(?:our |the |my )?(?:\w+ )?(?:services?|"
-            r"microservices|apps?|applications|workloads|traffic|backends?|calls) (?:\w+ )?(?:speak|speaks|use|uses|"
-            r"talk|talks|are|is|run on|runs on|built on|built with|communicate over|communicates over|go over|goes"
-            r" over) (?:over |via |with |on )?(?:a |an )?grpc",
+            r"microservices|apps?|applications|workloads|traffic|backends?|calls) (?:\w+ )?(?:speak|speaks|spoke|use|"
+            r"uses|used|talk|talks|talked|are|is|were|run on|runs on|ran on|built on|built with|communicate over|"
+            r"communicates over|communicated over|go over|goes over|went over) (?:over |via |with |on )?(?:an? )?grpc",
             r"\bgrpc (?:everywhere|only|across the board|for everything|for all (?:our )?services)\b",
             r"\beverything (?:is|speaks|uses|runs on|talks|goes over) grpc\b",
             r"\b(?:purely|pure|all|100%)[- ]grpc\b|\bgrpc[- ]only\b|\bgrpc shop\b|\bgrpc-native\b",
@@ -251,6 +253,8 @@ PHRASES: list[Phrase] = [
             r"\bmix(?:ed|ture)? of (?:rest|http|json)(?: and| &|/) ?grpc|\bmix(?:ed|ture)? of grpc (?:and|&) "
             r"(?:rest|http)",
             r"\b(?:rest|http) (?:and|&|plus) grpc\b|\bgrpc (?:and|&|plus) (?:rest|http)\b|\bpartly grpc\b",
+            r"\bmostly (?:\w+ )?(?:rest|http|json|graphql)\b.{0,40}\b(?:some|a few|a little|a bit of) grpc\b",
+            r"\bmostly (?:\w+ )?grpc\b.{0,40}\b(?:some|a few|a little|a bit of) (?:rest|http|json|graphql)\b",
             r"\b(?:not all|some|a few|several|half|part|many|most) (?:of )?(?:our |the )?(?:\w+ )?(?:services|apps|"
             r"microservices|workloads|backends)\b(?: [\w']+){0,6}? (?:over|via|speak|use|using|in) grpc\b",
         ),
@@ -361,6 +365,7 @@ INJECTION = _rx(
     r"<\s*/?\s*(?:system|instructions?|sys)\s*>|\[\s*/?\s*(?:system|inst|sys)\s*\]|#{2,}\s*(?:system|instruction)",
     r"\byou (?:must|will|should|shall|are to) (?:always |only |now )?(?:recommend|answer|say|reply|output|respond)\b",
     r"\b(?:always|only) (?:recommend|answer with|say|reply with|output)\b",
+    r"(?<!would )(?<!could )(?<!might )(?<!will )(?<!does )(?<!did )"  # "what would change your answer?" asks
     r"\b(?:override|change|rig|force) (?:the |your )?(?:recommendation|ranking|ratings|answer)",
 )
 HELP = _rx(
@@ -451,7 +456,10 @@ GENERIC_WORDS = frozenset(
 )
 ALL_MODES = re.compile(r"\b(?:all|the) (?:four|4) (?:modes|models|options|data ?planes)\b|\ball (?:the )?modes\b")
 WHY_NOT = re.compile(r"\bwhy (?:not|isn't|wasn't|didn't you (?:pick|choose|recommend))\b")
-WHAT_IF = re.compile(r"\bwhat if (?:we|i|our)\b|\b(?:and|but) (?:if|what if) (?:we|i)\b|\bsuppose (?:we|i)\b")
+WHAT_IF = re.compile(
+    r"\bwhat if (?:we|i|our)\b|\b(?:and|but) (?:if|what if) (?:we|i|our|all|every|none|most|some|half)\b"
+    r"|\bsuppose (?:we|i)\b"
+)
 ANAPHORA = re.compile(
     r"\b(?:it|its|it's|itself|that|this|those|these|them|they|their)\b(?! (?:is|are) (?:a|an|the)\b)"
     r"|\bthe (?:first|second|top|recommended|winning|chosen|same|other|runner[- ]up|last) (?:one|option|mode|pick|"
@@ -516,7 +524,8 @@ def phrase_requirements(sentence: str) -> tuple[dict[str, Any], list[str]]:
     fired: list[str] = []
     # A question in the third person asks about the modes ("which mode has the lowest latency?"): it states no
     # priority; if it names a mode ("can Cilium mesh VMs?") it states no fact about the user's platform either.
-    third_person_question = is_question(sentence) and not FIRST_PERSON.search(sentence)
+    # A what-if states a platform to consider ("and if all services spoke gRPC?"), whoever it names.
+    third_person_question = is_question(sentence) and not FIRST_PERSON.search(sentence) and not WHAT_IF.search(sentence)
     about_a_mode = third_person_question and bool(find_modes(sentence)) and not RECOMMEND.search(sentence)
     for phrase in PHRASES:
         if (third_person_question and not phrase.in_questions) or about_a_mode:
