@@ -331,14 +331,14 @@ class Composer:
                 ]
                 heading = f"**{mode.label}: {'weak' if weak else 'strong'} points**"
                 parts.append(heading + "\n" + "\n".join(lines))
+        if not parts:  # none on what was asked ("the maturity strengths of proxyless gRPC"): what the sources say
+            return self.explain(understanding, passages, weights)
         cited = {chunk.id for chunk in book.chunks}  # the sources add what the points have not said
         fresh = [passage for passage in passages if passage.chunk.id not in cited]
         picked = select_sentences(fresh, understanding, weights)[:ASPECT_SENTENCES]
         if picked and answerability(picked, weights) >= ANSWER_BAR:
             quoted = (attach(text, book.cite(passage.chunk, quote=text)) for passage, text, _ in picked)
             parts.append("From the sources: " + " ".join(quoted))
-        if not parts:
-            return self.explain(understanding, passages, weights)
         return Draft(
             text="\n\n".join(parts),
             citations=book.citations(),
