@@ -119,6 +119,11 @@ def test_questions_about_a_topic_state_no_requirement(service: Service, question
         ("we use Calico today", {"cilium": False}),
         ("latency is critical for us", {"performance": "high"}),
         ("we don't care much about latency", {"performance": "low"}),
+        ("We care little about latency but a lot about cost", {"performance": "low", "resources": "high"}),
+        ("Latency matters less to us than cost, our top priority", {"performance": "low", "resources": "high"}),
+        ("We care more about cost than latency", {"resources": "high", "performance": "low"}),
+        ("We're not too worried about latency; security is critical", {"performance": "low", "security": "high"}),
+        ("We can live with some latency but cost must be low", {"performance": "low", "resources": "high"}),
         ("We can't restart pods to add a proxy", {"no_restarts": True}),
         ("we rely on EnvoyFilter for header rewrites", {"envoyfilter": True}),
         ("all of our internal services already talk to each other over gRPC", {"grpc": "all"}),
@@ -176,6 +181,12 @@ def test_grpc_spoken_by_services_is_a_fact_not_a_mode() -> None:
         ("How do all four modes stack up?", Intent.COMPARE),
         ("Which mode has the lowest latency?", Intent.COMPARE),  # all four ranked on it, not a pick
         ("Which data plane is the most secure?", Intent.COMPARE),
+        ("Which is cheapest to run?", Intent.COMPARE),  # "which" alone: the modes, as this assistant knows them
+        ("Which one is the most secure?", Intent.COMPARE),
+        ("Which is the simplest to operate?", Intent.COMPARE),
+        ("Which is the fastest car?", Intent.OUT_OF_SCOPE),
+        ("Tell me a joke about Kubernetes", Intent.OUT_OF_SCOPE),
+        ("Write a haiku about ztunnel", Intent.OUT_OF_SCOPE),
         ("What is the best mode?", Intent.RECOMMEND),
         ("What's the lightest option for us?", Intent.RECOMMEND),
         ("What is the most mature option for a regulated bank?", Intent.RECOMMEND),
@@ -319,6 +330,22 @@ def test_why_not_focuses_on_that_mode_and_keeps_the_requirements(service: Servic
     assert understanding.intent is Intent.RECOMMEND and understanding.focus is Mode.AMBIENT
     assert understanding.requirements.stated() == {"regulated": True, "security": "high"}
     assert understanding.followup
+
+
+@pytest.mark.parametrize(
+    ("question", "focus"),
+    [
+        ("Should a startup with 3 engineers use sidecars?", Mode.SIDECAR),
+        ("We're a bank. Is ambient the right choice for us?", Mode.AMBIENT),
+        ("We already run Cilium. Which mode should we use?", None),  # Cilium is the platform, not the question
+        ("Should we use ambient or Cilium?", None),  # two modes: the ranking answers
+    ],
+)
+def test_a_pick_asked_about_one_mode_says_where_that_mode_stands(
+    service: Service, question: str, focus: Mode | None
+) -> None:
+    understanding = read(service, question)
+    assert understanding.intent is Intent.RECOMMEND and understanding.focus is focus
 
 
 def test_its_cost_refers_to_the_recommended_mode(service: Service) -> None:

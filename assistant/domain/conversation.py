@@ -44,7 +44,7 @@ class Understanding:
     requirements: Requirements  # accumulated over the user's turns
     stated_now: Requirements  # what the current turn itself states
     resolved_question: str  # the question with follow-up references made explicit (used for retrieval)
-    focus: Mode | None = None  # "why not ambient?": the mode the user asks about
+    focus: Mode | None = None  # "why not ambient?", "should we use sidecars?": the mode the user asks about
     aspects: tuple[Aspect, ...] = ()  # "what are the downsides of ambient?": its weak points
     followup: bool = False
     injection: bool = False  # the turn tries to override instructions; nothing from it is used

@@ -231,7 +231,7 @@ class Composer:
             return f"**{focus.label}** is excluded: {self._reason(book, excluded.reason)}"
         ranked = next(r for r in rec.ranking if r.mode == focus)
         if ranked.rank == 1:
-            return f"**{focus.label}** is in fact the first pick for what you described."
+            return f"**{focus.label}** is the first pick for what you described."
         top = rec.ranking[0]
         lines = [
             f"**{focus.label}** ranks {ranked.rank} of {len(rec.ranking)} (score {ranked.score:.2f} against "

@@ -44,6 +44,7 @@ class TurnAnalysis:
     text: str
     injection: bool
     help: bool
+    off_topic: bool  # a joke, a poem: not a question the sources answer, whatever it is about
     modes: list[Mode]
     dimensions: list[Dimension]
     clauses: list[Span]
@@ -81,14 +82,16 @@ def analyse_turn(text: str) -> TurnAnalysis:
     clauses = clause_spans(text)
     stated: dict[str, Any] = {}
     signals: list[str] = []
+    sentences = sentence_spans(lowered) or [(0, len(lowered))]
     if not injection:  # nothing from a turn that tries to rewrite the rules is used
-        for start, end in sentence_spans(lowered) or [(0, len(lowered))]:
+        for start, end in sentences:
             found, fired = lexicon.phrase_requirements(lowered[start:end])
             signals += [f"phrase:{name}" for name in fired]
             for name, value in found.items():
                 stated.setdefault(name, value)
-        for start, end in clauses:
-            for name, value in lexicon.stance_requirements(lowered[start:end]).items():
+        for start, end in sorted(clauses, key=lambda span: span[1] - span[0]):  # the closest reading first
+            sentence = next((lowered[s:e] for s, e in sentences if s <= start < e), lowered)
+            for name, value in lexicon.stance_requirements(lowered[start:end], sentence).items():
                 if name not in stated:
                     stated[name] = value
                     signals.append(f"stance:{name}={value}")
@@ -107,6 +110,7 @@ def analyse_turn(text: str) -> TurnAnalysis:
         text=text,
         injection=injection,
         help=lexicon.HELP.search(lowered) is not None,
+        off_topic=lexicon.OFF_TOPIC.search(lowered) is not None,
         modes=modes,
         dimensions=dimensions,
         clauses=clauses,
@@ -226,11 +230,15 @@ def plan(question: str, history: Sequence[Turn], *, embed_turns: int = 15) -> Pl
     )
 
 
-def _asks_about_a_mode(turn: TurnAnalysis, stated: dict[str, Any]) -> bool:
-    """A yes/no or how question about a mode the user does not merely run ("we run Cilium" names no question)."""
+def _asked_modes(turn: TurnAnalysis, stated: dict[str, Any]) -> list[Mode]:
+    """The modes `turn` asks about, not those the user merely runs ("we run Cilium" names no question)."""
     facts = {Mode.CILIUM: "cilium" in stated, Mode.GRPC: "grpc" in stated}
-    asked = [mode for mode in turn.modes if not facts.get(mode, False)]
-    return bool(asked) and _YES_NO.search(turn.text.lower()) is not None
+    return [mode for mode in turn.modes if not facts.get(mode, False)]
+
+
+def _asks_about_a_mode(turn: TurnAnalysis, stated: dict[str, Any]) -> bool:
+    """A yes/no or how question about a mode the user does not merely run."""
+    return bool(_asked_modes(turn, stated)) and _YES_NO.search(turn.text.lower()) is not None
 
 
 def _describes_own_platform(text: str, span: Span) -> bool:
@@ -271,7 +279,7 @@ def _keyword_intent(
     turn: TurnAnalysis, context: list[Mode], previous: Intent | None, stated: dict[str, Any]
 ) -> Intent | None:
     """The intent the keyword rules decide, or None when they cannot tell. `stated`: requirements in the turn."""
-    if turn.injection:
+    if turn.injection or turn.off_topic:
         return Intent.OUT_OF_SCOPE
     if turn.help and not stated:
         return Intent.HELP
@@ -286,8 +294,7 @@ def _keyword_intent(
     ranks_modes = (
         lexicon.MODES_AS_SUBJECT.search(lowered) is not None and lexicon.NOT_MODES_AS_SUBJECT.search(lowered) is None
     )
-    meshy = lexicon.DOMAIN.search(lowered) is not None  # its own words, not only words the corpus happens to use
-    if turn.superlative and ranks_modes and meshy and not modes and not stated and not own:
+    if turn.superlative and ranks_modes and turn.in_domain and not modes and not stated and not own:
         return Intent.COMPARE  # "which mode has the lowest latency?": all four ranked on it, not a pick for "us"
     if turn.recommend and (turn.in_domain or stated or previous is not None):  # "so which should a bank pick?"
         return Intent.RECOMMEND
@@ -348,7 +355,9 @@ def understand(
             signals.append(f"intent-example:{example.intent.value}:{score:.2f}")
     if intent is None:
         intent = Intent.EXPLAIN if current.in_domain else Intent.OUT_OF_SCOPE
-    focus = plan.current.modes[0] if current.why_not and plan.current.modes else None
+    # "why not ambient?", "should a startup use sidecars?": where that mode stands, before the pick
+    asked = _asked_modes(plan.current, stated_now)
+    focus = asked[0] if (current.why_not and asked) or (intent is Intent.RECOMMEND and len(asked) == 1) else None
     return Understanding(
         intent=intent,
         modes=tuple(plan.modes),

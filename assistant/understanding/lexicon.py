@@ -176,10 +176,17 @@ PHRASES: list[Phrase] = [
             r"devops |infrastructure )?team",
             r"\b(?:only|just) (?:one|two|three|a couple of|a few|1|2|3) (?:platform )?(?:engineers?|people|sres?|"
             r"devops|admins?|of us|operators)",
-            r"\b(?:team|we) (?:has|have|of|is|are) (?:one|two|three|four|1|2|3|4)(?: platform)? (?:engineers?|people|"
-            r"sres?|devops engineers|admins?|operators?)\b(?! (?:per|in each|for each|on each)\b)",
+            r"\b(?:team|we|with) (?:has |have |of |is |are )?(?:only |just )?(?:one|two|three|four|1|2|3|4)"
+            r"(?: platform| ops| infra| devops)? (?:engineers?|people|sres?|devops engineers|admins?|operators?|"
+            r"developers|devs)\b(?! (?:per|in each|for each|on each)\b)",
             r"\b(?:no|without a|don't have a|do not have a|lack a) (?:dedicated )?(?:platform|ops|sre|infra|"
             r"infrastructure|mesh) (?:team|engineers?|experts?)",
+        ),
+        {"simplicity": "high"},
+    ),
+    Phrase(
+        "simplicity-wanted",
+        _rx(
             r"\b(?:simple|easy|easiest|simplest|minimal|low) (?:to (?:operate|run|manage|maintain)|operations|ops|"
             r"maintenance|operational (?:burden|overhead|effort))",
             r"\b(?:avoid|minimi[sz]e|reduce|hate|no appetite for|low tolerance for|little tolerance for) "
@@ -187,6 +194,7 @@ PHRASES: list[Phrase] = [
             r"\bkeep (?:it|things|operations|ops) simple\b",
         ),
         {"simplicity": "high"},
+        in_questions=False,  # "which is the simplest to operate?" asks about the modes
     ),
     Phrase(
         "maturity-high",
@@ -336,12 +344,15 @@ FIRST_PERSON = re.compile(
 IMPORTANCE = re.compile(
     r"\b(?:critical|crucial|important|key|matters?|mattering|top|priority|priorities|must|paramount|essential|"
     r"non-negotiable|care(?:s)? (?:a lot |most |deeply )?about|focus(?:ed)? on|obsess(?:ed)? (?:with|about)|"
-    r"sensitive|first|main|primary|biggest|most|big deal|concern(?:ed)?|worried|worry)\b"
+    r"sensitive|first|main|primary|biggest|most|big deal|concern(?:ed)?|worried|worry|a lot about|more about)\b"
 )
 DOWNPLAY = re.compile(
     r"\b(?:don't|do not|doesn't|does not|don't really|not) (?:care|worry|mind)\b|\b(?:isn't|is not|aren't|are not|"
     r"not) (?:a |an |our |that )?(?:big |major |real |top |high )?(?:concern|priority|issue|problem|deal)|\bmatters? "
     r"(?:less|little|not)\b|\b(?:least|low) (?:priority|concern)\b|\bless important\b"
+    r"|\bcare (?:little|less|very little|not much|hardly at all) about\b|\b(?:barely|hardly|rarely) (?:care|worry)\b"
+    r"|\bnot (?:too|very|that|really|overly|particularly) (?:worried|concerned|bothered|sensitive|important)\b"
+    r"|\b(?:is|are) (?:secondary|a nice[- ]to[- ]have|negligible)\b|\bcan (?:live|cope) with (?:some |more |higher )?"
 )
 STANCE_TOPICS: dict[Priority, re.Pattern[str]] = {
     Priority.SECURITY: re.compile(r"\bsecur(?:e|ity)\b|\bisolation\b|\bcompliance\b"),
@@ -374,6 +385,11 @@ HELP = _rx(
     r"\bwhat (?:can|do) you (?:do|know|answer|help with|cover)\b|\bhow (?:do|can|should) i use (?:you|this)\b",
     r"^\s*help\s*[!.?]*\s*$|\bwho are you\b|\bwhat are you\b|\bwhat is this (?:bot|assistant|tool)\b",
 )
+# Requests for something other than an answer, whatever their topic ("tell me a joke about Kubernetes").
+OFF_TOPIC = _rx(
+    r"\b(?:tell|write|compose|give|make up|sing|invent) (?:me |us )?(?:(?:a|an|some|another) (?:\w+ )?)?"
+    r"(?:jokes?|poems?|story|stories|songs?|haikus?|limericks?|riddles?|raps?|puns?|sonnets?|recipes?)\b",
+)
 _SUPERLATIVES = (  # what a question asks a mode to excel at (not "the latest release", "the most common problem")
     r"(?:most|least) (?:secure|mature|efficient|stable|performant|scalable|reliable|proven|lightweight|expensive|"
     r"complex|resource[- ]hungry)|fastest|cheapest|safest|simplest|easiest|lightest|smallest|leanest|strongest|"
@@ -393,6 +409,7 @@ RECOMMEND = _rx(
     r"\b(?:which|what)(?:'s| is)?(?: \w+){0,4} (?:mode|data ?plane|option|approach|mesh|setup|choice|one|pick)\b"
     r".*\b(?:best|most|least|easiest|lightest|simplest|cheapest|fastest|safest|should|would|us|me|our|left)\b",
     r"\b(?:what|which) (?:\w+ )?should (?:a|an|the|our|my) [\w -]{1,40}? (?:use|pick|choose|run|adopt|go with)\b",
+    r"^\s*should (?:a|an|the|our|my) [\w -]{1,40}? (?:use|pick|choose|run|adopt|go with|move to|switch to)\b",
     r"\bwhich (?:is|would be|one is) (?:best|better|right|the best) for (?:us|me|our|my)\b",
     r"\b(?:which|what) (?:mode|option|one) (?:for|fits)\b|\bwhich mode\b|\bwhat mode\b",
     rf"\b(?:which|what)(?:'s| is| are)? (?:the )?(?:best|right|ideal|recommended|preferred|{_SUPERLATIVES}) "
@@ -553,18 +570,37 @@ def is_question(sentence: str) -> bool:
     return sentence.rstrip().endswith("?") or QUESTION_START.search(sentence) is not None
 
 
-def stance_requirements(clause: str) -> dict[str, Any]:
-    """Priorities raised (or lowered) by "<first person> ... <topic> ... <importance>" in one clause."""
-    if not FIRST_PERSON.search(clause) and not re.search(r"\b(?:matters?|priority|critical|crucial)\b", clause):
+def stance_requirements(clause: str, sentence: str) -> dict[str, Any]:
+    """Priorities raised (or lowered) by "<first person> ... <topic> ... <importance>" in one clause of
+    `sentence` (which may hold the first person: "we care little about latency but a lot about cost"). Each topic
+    takes the nearest stance word: "care little about latency" lowers latency, "a lot about cost" raises cost; a
+    topic after "than" takes the opposite of a stance before it ("latency matters less than cost")."""
+    if not FIRST_PERSON.search(sentence) and not re.search(r"\b(?:matters?|priority|critical|crucial)\b", clause):
         return {}
-    downplayed = DOWNPLAY.search(clause) is not None
-    if not downplayed and not IMPORTANCE.search(clause):
+    lowered = [match.span() for match in DOWNPLAY.finditer(clause)]
+    raised = [
+        match.span()
+        for match in IMPORTANCE.finditer(clause)
+        if not any(start <= match.start() < end for start, end in lowered)  # "not a priority": one stance, lowered
+    ]
+    stances = [(span, "low") for span in lowered] + [(span, "high") for span in raised]
+    if not stances:
         return {}
-    return {
-        priority.value: "low" if downplayed else "high"
-        for priority, topic in STANCE_TOPICS.items()
-        if topic.search(clause)
-    }
+    than = re.search(r"\bthan\b", clause)
+    found: dict[str, Any] = {}
+    for priority, topic in STANCE_TOPICS.items():
+        match = topic.search(clause)
+        if match is not None:
+            span, level = min(stances, key=lambda stance: (_gap(match.span(), stance[0]), stance[1] != "low"))
+            if than is not None and span[1] <= than.start() < match.start():
+                level = "high" if level == "low" else "low"
+            found[priority.value] = level
+    return found
+
+
+def _gap(a: tuple[int, int], b: tuple[int, int]) -> int:
+    """The number of characters between two spans (0 when they touch or overlap)."""
+    return max(0, b[0] - a[1], a[0] - b[1])
 
 
 def any_match(pattern: re.Pattern[str], texts: Iterable[str]) -> bool:
