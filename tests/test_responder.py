@@ -21,7 +21,14 @@ from assistant.domain.vocabulary import Dimension, Mode
 from assistant.errors import LLMError
 from assistant.responder import Delta, Final, Responder
 from assistant.responder.citations import check_citations
-from assistant.responder.compose import INJECTION_TEXT, OUT_OF_SCOPE_TEXT, SAME_CHUNK_PENALTY, UNKNOWN_TEXT, _next_best
+from assistant.responder.compose import (
+    INJECTION_TEXT,
+    OUT_OF_SCOPE_TEXT,
+    SAME_CHUNK_PENALTY,
+    UNKNOWN_TEXT,
+    _next_best,
+    _when,
+)
 from assistant.responder.llm import LLMWriter, make_chat_model
 from assistant.rules import profile
 from assistant.service import Service
@@ -155,6 +162,27 @@ def test_a_superlative_question_ranks_all_four_modes_on_what_it_asks(service: Se
 def test_a_question_naming_a_year_opens_with_a_fact_of_that_year(service: Service, question: str, year: str) -> None:
     answer = service.ask(question)
     assert not answer.refused and year in answer.text.split("[1]")[0]
+
+
+@pytest.mark.parametrize(
+    ("question", "year", "event", "about"),
+    [
+        ("What happened in 2024?", "2024", "2024-11-07", ""),  # ambient GA among that year's events
+        ("What did Cilium change in 2023?", "2023", "Cilium 1.14", "Cilium"),
+        ("What changed for Cilium in 2026?", "2026", "2026-07-13", "Cilium"),  # the deprecation of mutual auth
+    ],
+)
+def test_what_changed_in_a_year_is_that_years_events_in_date_order(
+    service: Service, question: str, year: str, event: str, about: str
+) -> None:
+    answer = service.ask(question)
+    events = [line for line in answer.text.splitlines() if line.startswith("- ")]
+    dates = [_when(line) for line in events]
+    assert len(events) >= 3 and all(date.startswith(year) for date in dates) and dates == sorted(dates), events
+    assert event in answer.text and all(about in line and re.search(r"\[\d+\]\.?$", line) for line in events)
+    exact = [date for date in dates if date != year]  # one event per date; a year alone dates several
+    assert len(exact) == len(set(exact))
+    check(service, answer)
 
 
 @pytest.mark.parametrize(

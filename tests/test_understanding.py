@@ -186,6 +186,8 @@ def test_grpc_spoken_by_services_is_a_fact_not_a_mode() -> None:
         ("Which is the simplest to operate?", Intent.COMPARE),
         ("Which is the fastest car?", Intent.OUT_OF_SCOPE),
         ("Tell me a joke about Kubernetes", Intent.OUT_OF_SCOPE),
+        ("What happened in 2024?", Intent.EXPLAIN),  # the timeline's question
+        ("What happened in 2024 in the US election?", Intent.OUT_OF_SCOPE),
         ("Write a haiku about ztunnel", Intent.OUT_OF_SCOPE),
         ("What is the best mode?", Intent.RECOMMEND),
         ("What's the lightest option for us?", Intent.RECOMMEND),
@@ -346,6 +348,30 @@ def test_a_pick_asked_about_one_mode_says_where_that_mode_stands(
 ) -> None:
     understanding = read(service, question)
     assert understanding.intent is Intent.RECOMMEND and understanding.focus is focus
+
+
+@pytest.mark.parametrize(
+    ("question", "changes"),
+    [
+        ("What changed in 2025?", True),
+        ("What's new in ambient lately?", True),
+        ("What did Cilium change in 2023?", True),
+        ("What changed in ambient's security model?", False),  # no period: an explanation
+        ("When did ambient reach GA?", False),
+    ],
+)
+def test_what_changed_in_a_period(service: Service, question: str, changes: bool) -> None:
+    assert read(service, question).changes is changes
+
+
+def test_and_in_another_year_asks_what_changed_then(service: Service) -> None:
+    history = [
+        {"role": "user", "content": "What changed for Cilium in 2026?"},
+        {"role": "assistant", "content": "What the sources record about Cilium and Ambient for 2026: ..."},
+    ]
+    understanding = read(service, "and in 2023?", history)
+    assert understanding.changes and understanding.modes == (Mode.CILIUM,)
+    assert understanding.resolved_question.startswith("What changed for Cilium in 2023?")
 
 
 def test_its_cost_refers_to_the_recommended_mode(service: Service) -> None:

@@ -46,6 +46,7 @@ class Understanding:
     resolved_question: str  # the question with follow-up references made explicit (used for retrieval)
     focus: Mode | None = None  # "why not ambient?", "should we use sidecars?": the mode the user asks about
     aspects: tuple[Aspect, ...] = ()  # "what are the downsides of ambient?": its weak points
+    changes: bool = False  # "what changed in 2025?": the dated events of that period
     followup: bool = False
     injection: bool = False  # the turn tries to override instructions; nothing from it is used
     signals: tuple[str, ...] = field(default=())  # which cues decided (for debugging and tests)

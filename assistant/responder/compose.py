@@ -61,6 +61,7 @@ COVERAGE_WEIGHT = 0.1
 UNSEEN_WEIGHT = 0.5
 EXPLAIN_SENTENCES = 4
 ASPECT_SENTENCES = 2  # after a mode's rated strong or weak points, the sources' best sentences on them
+CHANGE_SENTENCES = 8  # what changed in a period: its most relevant dated events
 RULE_FACTS_CONFIDENCE = 0.85  # points read from the ratings file: as sure as its sources, not a retrieval guess
 SAME_CHUNK_PENALTY = 0.04  # prefer sentences from different passages
 # A sentence repeats an earlier one (see `repeats`) above these: term overlap (Jaccard), embedding similarity, and
@@ -81,7 +82,15 @@ _PAST = re.compile(
     r"\bwhen\b|\b(?:which|what) (?:version|release)\b|\bfirst\b|\boriginal|\bhistory\b|\b20\d\d\b"
     r"|\b(?:was|were|did|became)\b"
 )
-_YEAR = re.compile(r"\b20\d\d\b")
+_MONTHS = [
+    *("january", "february", "march", "april", "may", "june"),
+    *("july", "august", "september", "october", "november", "december"),
+]
+_DATE = re.compile(  # "2025-07-28", "October 2025", "2023": when a sentence says its event happened
+    rf"\b(?P<iso>20\d\d-\d\d(?:-\d\d)?)\b|\b(?P<month>{'|'.join(_MONTHS)}) (?P<year>20\d\d)\b|\b(?P<bare>20\d\d)\b"
+)
+_READ = re.compile(r"\b(?:read|as of|accessed|until|dated)\b[^;)]{0,30}$")  # "read in the Istio 1.29 era, <date>"
+_PERIOD = re.compile(r"(?P<first>20\d\d)(?:\s*[–-]\s*(?P<last>20\d\d))?\b")
 _NUMBER = re.compile(r"\d+(?:[.,/-]\d+)*")  # a figure, a version or a date (2025-07-28) as one token
 _WHAT_IS = re.compile(r"^\s*(?:what(?:'s| is| are)|define)\s+(?:an?\s+|the\s+)?(?P<subject>[\w .-]+?)\s*\??\s*$")
 OVERLAP_WEIGHT = 0.3  # times the share of the question's (rarity-weighted) words a sentence carries
@@ -114,7 +123,7 @@ def _read(text: str) -> _Sentence:
         lowered=lowered,
         dimensions=frozenset(d for d, pattern in lexicon.DIMENSION_PATTERNS if pattern.search(lowered)),
         measured=bool(_FIGURE.search(lowered)),
-        years=frozenset(_YEAR.findall(text)),
+        years=frozenset(lexicon.YEAR.findall(text)),
         figures=frozenset(_NUMBER.findall(text)),
     )
 
@@ -313,6 +322,42 @@ class Composer:
         text = with_low_note(text, conf, "the closest passages only partly match the question.")
         return Draft(text=text, citations=book.citations(), cited=book.chunks, refused=False, confidence=conf)
 
+    # what changed -------------------------------------------------------------------------------------------
+    def changes(self, understanding: Understanding, passages: Sequence[Passage], weights: Mapping[str, float]) -> Draft:
+        """What changed in the years the question names (else in the newest year the passages name): the events
+        dated then, about the asked modes if any, one per date, from the passages that record that year (a
+        timeline section named after it) if any, releases and status changes first, told in date order."""
+        question = understanding.resolved_question
+        years = frozenset(lexicon.YEAR.findall(question)) or frozenset(filter(None, [newest_year(passages)]))
+        modes = set(understanding.modes)
+        records = [p for p in passages if years & _period(p.chunk.section)]
+        ranked: list[tuple[float, int, str, Passage]] = []
+        for rank, passage in enumerate(records or passages):
+            for sentence in passage.sentences:
+                read = _read(sentence.text)
+                named = set(lexicon.find_modes(read.lowered))
+                if _when(sentence.text)[:4] in years and read.eligible and (not modes or named & modes):
+                    status = TOPIC_BONUS if Dimension.MATURITY in read.dimensions else 0.0
+                    ranked.append((-(sentence.score + status), rank, sentence.text, passage))
+        events: dict[str, tuple[Passage, str]] = {}
+        for _, _, text, passage in sorted(ranked, key=lambda event: event[:3]):
+            when = _when(text)  # one event per date, its best-matching sentence (a year alone dates many events)
+            events.setdefault(when if len(when) > len("2025") else text, (passage, text))
+        if not events:
+            return self.explain(understanding, passages, weights)
+        book = CitationBook()
+        told = sorted(list(events.values())[:CHANGE_SENTENCES], key=lambda event: (_when(event[1]), event[1]))
+        lines = [f"- {attach(text, book.cite(passage.chunk, quote=text))}" for passage, text in told]
+        about = f" about {' and '.join(m.label for m in understanding.modes)}" if modes else ""
+        lead = f"What the sources record{about} for {' and '.join(sorted(years))}, in date order:"
+        return Draft(
+            text=lead + "\n" + "\n".join(lines),
+            citations=book.citations(),
+            cited=book.chunks,
+            refused=False,
+            confidence=confidence(0.5 + 0.1 * len(lines)),
+        )
+
     # strong and weak points ---------------------------------------------------------------------------------
     def describe(
         self, understanding: Understanding, profile: Profile, passages: Sequence[Passage], weights: Mapping[str, float]
@@ -381,9 +426,13 @@ def answerability(picked: Sequence[tuple[Passage, str, float]], weights: Mapping
 
 
 def select_sentences(
-    passages: Sequence[Passage], understanding: Understanding, weights: Mapping[str, float]
+    passages: Sequence[Passage],
+    understanding: Understanding,
+    weights: Mapping[str, float],
+    *,
+    limit: int = EXPLAIN_SENTENCES,
 ) -> list[tuple[Passage, str, float]]:
-    """The best few sentences: similarity to the question, nudged by mode match, by the question's words they
+    """The best `limit` sentences: similarity to the question, nudged by mode match, by the question's words they
     carry (weighted by rarity, `weights`) and by the asked dimension; no near-repeats."""
     wanted_modes = set(understanding.modes)
     positive = [(term, weight) for term, weight in weights.items() if weight > 0]
@@ -392,9 +441,9 @@ def select_sentences(
     measured = bool(_MEASURED & topics)
     question = understanding.resolved_question.lower()
     status = Dimension.MATURITY in topics and not _PAST.search(question)
-    years = set(_YEAR.findall(question))
+    years = set(lexicon.YEAR.findall(question))
     if not years and (status or _NOW.search(question)):
-        years = {year for year in [_newest_year(passages)] if year}
+        years = {year for year in [newest_year(passages)] if year}
     asked = _WHAT_IS.match(question)
     subject = re.escape(asked["subject"]) if asked else ""  # "a waypoint is", "an ambient waypoint is"
     definition = re.compile(rf"(?:an?\s+|the\s+)?(?:[\w-]+\s+)?{subject}s?\s+(?:is|are)\b") if asked else None
@@ -426,7 +475,7 @@ def select_sentences(
     chosen: list[tuple[Passage, str, float]] = []
     said: list[ScoredSentence] = []
     used: Counter[str] = Counter()
-    while candidates and len(chosen) < EXPLAIN_SENTENCES:
+    while candidates and len(chosen) < limit:
         index = _next_best(candidates, used)
         _, _, _, raw, passage, sentence = candidates.pop(index)
         if any(repeats(sentence, earlier) for earlier in said):
@@ -465,7 +514,31 @@ def repeats(sentence: ScoredSentence, earlier: ScoredSentence) -> bool:
     )
 
 
-def _newest_year(passages: Sequence[Passage]) -> str | None:
+def _period(section: str) -> frozenset[str]:
+    """The years a section records when its heading is a period ("2025 (January-June)", "2017-2021")."""
+    heading = section.rsplit(" > ", 1)[-1]
+    period = _PERIOD.match(heading)
+    if period is None:
+        return frozenset()
+    first, last = int(period["first"]), int(period["last"] or period["first"])
+    return frozenset(str(year) for year in range(first, last + 1))
+
+
+def _when(sentence: str) -> str:
+    """When the event `sentence` tells of happened: its first date that is not a reading date ("read on
+    2026-04-15", "as of ..."), as "2025-07-28", "2025-10" for "October 2025" or "2023"; "" if it has none."""
+    lowered = sentence.lower()
+    for date in _DATE.finditer(lowered):
+        if _READ.search(lowered[: date.start()]):
+            continue
+        if date["month"]:
+            return f"{date['year']}-{_MONTHS.index(date['month']) + 1:02d}"
+        return str(date["iso"] or date["bare"])
+    return ""
+
+
+def newest_year(passages: Sequence[Passage]) -> str | None:
+    """The newest year any sentence of `passages` names."""
     return max((year for p in passages for s in p.sentences for year in _read(s.text).years), default=None)
 
 

@@ -17,13 +17,23 @@ from assistant.domain.vocabulary import Mode
 from assistant.embeddings import Vectors
 from assistant.errors import LLMError, UnavailableError
 from assistant.responder.citations import CitationBook, check_citations
-from assistant.responder.compose import HELP_TEXT, INJECTION_TEXT, OUT_OF_SCOPE_TEXT, Composer, Draft, fixed
+from assistant.responder.compose import (
+    HELP_TEXT,
+    INJECTION_TEXT,
+    OUT_OF_SCOPE_TEXT,
+    Composer,
+    Draft,
+    fixed,
+    newest_year,
+)
 from assistant.responder.llm import LLMWriter
 from assistant.retrieval import Retriever
 from assistant.rules import profile, recommend
 from assistant.understanding import ExampleIndex, Examples, load_examples, plan, understand
+from assistant.understanding.lexicon import YEAR
 
 EXPLAIN_K = 12
+CHANGES_K = 40  # "what changed in 2024?": a year's events fill several small passages, which rank low on a bare year
 COMPARE_K = 4
 CONTEXT_K = 5
 HISTORY_EMBEDDED = 15  # earlier user turns embedded with the question (one batch); older ones: keywords only
@@ -103,10 +113,15 @@ class Responder:
                 draft = self.composer.recommend(understanding, recommendation, passages, weights)
                 allowed = recommendation.refs()
             else:
-                passages = self.retriever.search(resolved, k=EXPLAIN_K, vector=vector)
+                if understanding.changes:
+                    passages = self._search_changes(resolved, vector)
+                else:
+                    passages = self.retriever.search(resolved, k=EXPLAIN_K, vector=vector)
                 lap("retrieve")
                 weights = self.retriever.term_weights(resolved)
-                if understanding.aspects and len(understanding.modes) == 1:  # "what are ambient's downsides?"
+                if understanding.changes:  # "what changed in 2025?"
+                    draft = self.composer.changes(understanding, passages, weights)
+                elif understanding.aspects and len(understanding.modes) == 1:  # "what are ambient's downsides?"
                     profiled = profile(understanding.modes[0], self.ratings)
                     draft = self.composer.describe(understanding, profiled, passages, weights)
                     allowed = profiled.refs()
@@ -153,6 +168,13 @@ class Responder:
         familiar = len(known) / len(asked) if asked else 0.0
         understanding = understand(question_plan, vectors, clause_vectors, self.examples, familiar=familiar)
         return understanding, vectors[-1]
+
+    def _search_changes(self, question: str, vector: Vectors) -> list[Passage]:
+        """Passages for "what changed in 2025?"; for "what's new lately?", for the newest year they name."""
+        passages = self.retriever.search(question, k=CHANGES_K, vector=vector)
+        if not YEAR.search(question) and (year := newest_year(passages)):
+            passages = self.retriever.search(f"{question} {year}", k=CHANGES_K, vector=vector)
+        return passages
 
     def _check(self, draft: Draft, allowed: set[str]) -> None:
         chunks = {chunk.id: chunk for chunk in draft.cited}

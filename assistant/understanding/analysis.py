@@ -27,6 +27,7 @@ FAMILIAR_SHARE = 0.75  # of the question's content words known to the corpus: th
 Vectors = np.ndarray[Any, np.dtype[np.float32]]
 
 _CLAUSE_BREAK = re.compile(r"[,;:()]|\s[-–—]\s|\s(?:and|but|while|so|because|though|although|whereas|plus)\s")
+CHANGE_WORDS = "timeline: how the models changed"  # what the corpus calls the dated record of changes
 DIMENSION_LABELS: dict[Dimension, str] = {
     Dimension.SECURITY: "security",
     Dimension.RESOURCE_EFFICIENCY: "resource cost",
@@ -59,6 +60,7 @@ class TurnAnalysis:
     in_domain: bool
     question: bool
     explain: bool  # asks what/how/when ... about something
+    changes: bool  # asks what changed in a period: "what happened in 2024?"
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class Plan:
     followup: bool
     resolved_question: str
     aspects: tuple[Aspect, ...] = ()  # "what are the downsides of ambient?": its weak points
+    changes: bool = False  # "what changed in 2025?", and "and in 2024?" after it
     embedded_from: int = 0  # earlier turns from this index on are embedded with the question
     texts: list[str] = field(default_factory=list)  # to embed, in one batch: those earlier turns, then the question
     spans: list[list[Span]] = field(default_factory=list)  # the clauses of each text
@@ -122,9 +125,10 @@ def analyse_turn(text: str) -> TurnAnalysis:
         why_not=lexicon.WHY_NOT.search(lowered) is not None,
         what_if=lexicon.WHAT_IF.search(lowered) is not None,
         refers_back=lexicon.ANAPHORA.search(lowered) is not None or lexicon.FOLLOWUP_OPENER.search(lowered) is not None,
-        in_domain=bool(modes or stated or lexicon.DOMAIN.search(lowered)),
+        in_domain=bool(modes or stated or lexicon.DOMAIN.search(lowered) or lexicon.only_about_changes(lowered)),
         question=lexicon.is_question(lowered),
         explain=lexicon.EXPLAIN.search(lowered) is not None,
+        changes=lexicon.asks_for_changes(lowered),
     )
 
 
@@ -196,7 +200,10 @@ def plan(question: str, history: Sequence[Turn], *, embed_turns: int = 15) -> Pl
     resolved = question.strip()
     if followup and not dimensions and not current.stated and earlier and current.refers_back:
         dimensions = earlier[-1].dimensions  # "and on cost?", "what about cilium?": the same question again
-        resolved = _substitute(earlier[-1].text, question) or resolved
+        if (again := _another_year(earlier[-1], question)) is not None:
+            resolved, modes = again, earlier[-1].modes  # "and in 2023?": what changed then, about the same modes
+        else:
+            resolved = _substitute(earlier[-1].text, question) or resolved
     elif followup and not terms(question):  # "how much?", "why?": a question about the last one with words
         asked = next((turn for turn in reversed(earlier) if not turn.injection and terms(turn.text)), None)
         if asked is not None:
@@ -213,6 +220,8 @@ def plan(question: str, history: Sequence[Turn], *, embed_turns: int = 15) -> Pl
         added = [MODE_LABELS[m] for m in modes if m not in lexicon.find_modes(resolved.lower())]
         added += [DIMENSION_LABELS[d] for d in dimensions]
     added += [words for _, words in aspects]  # "downsides": in the words the corpus uses
+    changes = lexicon.asks_for_changes(resolved)
+    added += [CHANGE_WORDS] if changes else []
     resolved = f"{resolved} ({'; '.join(added)})" if added else resolved
     embedded_from = max(0, len(earlier) - embed_turns)
     return Plan(
@@ -224,6 +233,7 @@ def plan(question: str, history: Sequence[Turn], *, embed_turns: int = 15) -> Pl
         followup=followup,
         resolved_question=resolved,
         aspects=tuple(aspect for aspect, _ in aspects),
+        changes=changes,
         embedded_from=embedded_from,
         texts=[turn.text for turn in earlier[embedded_from:]] + [resolved],
         spans=[turn.clauses for turn in earlier[embedded_from:]] + [current.clauses],
@@ -264,6 +274,17 @@ def _substitute(previous: str, question: str) -> str | None:
         return None
     start, end = min(spans)
     return f"{previous[:start]}{subject}{previous[end:]}".strip()
+
+
+def _another_year(previous: TurnAnalysis, question: str) -> str | None:
+    """ "And in 2024?" after "What changed in 2025?" -> "What changed in 2024?"."""
+    subject = question.strip().lower()
+    while opener := lexicon.FOLLOWUP_OPENER.match(subject):
+        subject = subject[opener.end() :].lstrip(" ,")
+    year = re.fullmatch(r"(?:(?:in|during|for|of) )?(?:the year )?(20\d\d)\s*[?.!]*", subject)
+    if year is None or not previous.changes or not lexicon.YEAR.search(previous.text):
+        return None
+    return lexicon.YEAR.sub(year[1], previous.text)
 
 
 def _resolve_modes(turn: TurnAnalysis, context: list[Mode]) -> list[Mode]:
@@ -367,6 +388,7 @@ def understand(
         resolved_question=plan.resolved_question,
         focus=focus,
         aspects=plan.aspects,
+        changes=plan.changes,
         followup=plan.followup,
         injection=current.injection,
         signals=tuple(signals),

@@ -464,7 +464,14 @@ WHOLE_MODE = re.compile(
     r"\b(?:istio(?:'s)? )?(?:sidecars?|ambient|cilium|proxy-?less(?: grpc)?|grpc)(?:'s)?"
     r"(?:[- ](?:mode|model|service mesh|mesh|data ?plane|approach|option))?\b|\bclassic istio\b|\bistio classic\b"
 )
-_YEAR = re.compile(r"\b20\d\d\b")
+YEAR = re.compile(r"\b20\d\d\b")
+# "What changed in 2025?", "what's new lately?": the dated events of a period (a year, else the latest one).
+CHANGES = _rx(
+    r"\bwhat(?:'s| has| have| was| were| is)? (?:changed|happened|new|released|shipped|announced)\b",
+    r"\bwhat did [\w' -]{1,40}? (?:change|release|ship|announce)\b",
+    r"\b(?:changes|news|milestones|timeline|events|highlights)\b",
+)
+RECENT = re.compile(r"\b(?:recent(?:ly)?|lately|latest|newest|so far)\b")
 GENERIC_WORDS = frozenset(
     terms(
         "mode model mesh service data plane approach option istio main real really big biggest key top use run "
@@ -514,9 +521,23 @@ def about_a_whole_mode(text: str) -> bool:
     """Whether `text` asks about modes as wholes ("the downsides of ambient", "pros and cons of sidecar"), not
     about one of their parts or features ("the limitations of ambient multicluster", "upgrading ztunnel")."""
     rest = text.lower()
-    for pattern in [WHOLE_MODE, _YEAR, *(p for _, p, _ in ASPECTS), *(p for _, p in DIMENSION_PATTERNS)]:
+    for pattern in [WHOLE_MODE, YEAR, *(p for _, p, _ in ASPECTS), *(p for _, p in DIMENSION_PATTERNS)]:
         rest = pattern.sub(" ", rest)
     return set(terms(rest)) <= GENERIC_WORDS
+
+
+def asks_for_changes(text: str) -> bool:
+    """Whether `text` asks what changed in a period: a year it names, or lately."""
+    lowered = text.lower()
+    return CHANGES.search(lowered) is not None and (YEAR.search(lowered) or RECENT.search(lowered)) is not None
+
+
+def only_about_changes(text: str) -> bool:
+    """Whether `text` asks what changed and nothing else ("what happened in 2024?"): the timeline's question."""
+    rest = text.lower()
+    for pattern in [CHANGES, RECENT, YEAR, WHOLE_MODE]:
+        rest = pattern.sub(" ", rest)
+    return asks_for_changes(text) and set(terms(rest)) <= GENERIC_WORDS
 
 
 def find_dimensions(text: str) -> list[Dimension]:
