@@ -148,6 +148,14 @@ def test_comparison_is_a_cited_ratings_table_then_explanations(service: Service)
     check(service, answer)
 
 
+def test_a_comparison_quotes_no_rating_its_table_already_cites(service: Service) -> None:
+    answer = service.ask("Compare ambient and cilium on security.")
+    table, _, explained = answer.text.partition("What explains the differences:")
+    in_table = set(re.findall(r"\[(\d+)\]", table))
+    quoted = [line for line in explained.splitlines() if re.match(r"- \*\*[^*]+\*\*: ", line)]
+    assert quoted and not any(set(re.findall(r"\[(\d+)\]", line)) & in_table for line in quoted), quoted
+
+
 def test_a_superlative_question_ranks_all_four_modes_on_what_it_asks(service: Service) -> None:
     answer = service.ask("Which mode has the lowest latency?")
     assert answer.intent is Intent.COMPARE and answer.recommendation is None

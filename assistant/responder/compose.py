@@ -288,7 +288,9 @@ class Composer:
                 )
         taken: set[str] = set()
         for mode in modes:
-            sentence = _best_sentence(passages.get(mode, []), understanding, weights, mode, taken)
+            cited = {chunk.id for chunk in book.chunks}  # a rating already in the table says nothing new
+            fresh = [passage for passage in passages.get(mode, []) if passage.chunk.id not in cited]
+            sentence = _best_sentence(fresh, understanding, weights, mode, taken)
             if sentence is not None:
                 passage, text = sentence
                 taken.add(text)
