@@ -165,8 +165,8 @@ class Service:
         allowed = {passage.chunk_id for passage in answer.retrieved}
         if answer.recommendation is not None:
             allowed |= answer.recommendation.refs()
-        if answer.profile is not None:
-            allowed |= answer.profile.refs()
+        for profiled in answer.profiles:
+            allowed |= profiled.refs()
         if answer.intent is Intent.COMPARE:
             allowed |= {rating_ref(mode, dimension) for mode in Mode for dimension in Dimension}
         chunks = {c.chunk_id: chunk for c in answer.citations if (chunk := self.retriever.chunk(c.chunk_id))}

@@ -58,8 +58,8 @@ def allowed_ids(service: Service, answer: Answer) -> set[str]:
         allowed |= answer.recommendation.refs()
     if answer.intent is Intent.COMPARE:
         allowed |= {f"rating:{m.value}:{d.value}" for m in Mode for d in Dimension}
-    if answer.profile is not None:  # the mode's strong and weak points, as the rule layer lists them
-        allowed |= answer.profile.refs()
+    for profiled in answer.profiles:  # the modes' strong and weak points, as the rule layer lists them
+        allowed |= profiled.refs()
     return allowed
 
 
@@ -208,7 +208,7 @@ def test_a_status_question_gets_the_newest_status(service: Service, question: st
 def test_downsides_of_a_mode_are_its_cited_weak_points(service: Service) -> None:
     answer = service.ask("What are the drawbacks of ambient?")
     assert answer.intent is Intent.EXPLAIN and answer.text.startswith("**Ambient: weak points**")
-    assert answer.profile == profile(Mode.AMBIENT, service.ratings)
+    assert answer.profiles == [profile(Mode.AMBIENT, service.ratings)]
     assert "strong points" not in answer.text
     cited = {c.doc_id for c in answer.citations}
     assert {"ratings"} <= cited and "Meshing VM workloads outside Kubernetes, not supported" in answer.text
@@ -217,9 +217,16 @@ def test_downsides_of_a_mode_are_its_cited_weak_points(service: Service) -> None
     check(service, answer)
 
 
+def test_downsides_of_istio_are_the_weak_points_of_both_its_data_planes(service: Service) -> None:
+    answer = service.ask("What are the downsides of Istio?")
+    assert answer.profiles == [profile(Mode.SIDECAR, service.ratings), profile(Mode.AMBIENT, service.ratings)]
+    assert answer.text.index("**Sidecar: weak points**") < answer.text.index("**Ambient: weak points**")
+    check(service, answer)
+
+
 def test_weak_points_on_an_asked_dimension_keep_to_it(service: Service) -> None:
     answer = service.ask("What are the security weaknesses of Cilium?")
-    assert answer.profile is not None and "identity model has known concerns" in answer.text
+    assert answer.profiles and "identity model has known concerns" in answer.text
     assert "Keys held per workload, not supported" in answer.text
     assert "for performance" not in answer.text and "management more complex" not in answer.text
     check(service, answer)

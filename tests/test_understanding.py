@@ -164,6 +164,21 @@ def test_modes_by_their_synonyms(text: str, mode: Mode) -> None:
     assert lexicon.find_modes(text.lower()) == [mode]
 
 
+@pytest.mark.parametrize(
+    ("text", "modes"),
+    [
+        ("what are the downsides of istio?", [Mode.SIDECAR, Mode.AMBIENT]),  # Istio as a whole: both its data planes
+        ("istio vs cilium", [Mode.SIDECAR, Mode.AMBIENT, Mode.CILIUM]),
+        ("is istio ambient mature?", [Mode.AMBIENT]),
+        ("what does istio's performance page say?", []),  # a document, not the mesh
+        ("what changed in istio 1.24?", []),  # a release
+        ("what is istio-cni?", []),  # a part
+    ],
+)
+def test_istio_named_as_a_whole_stands_for_its_two_data_planes(text: str, modes: list[Mode]) -> None:
+    assert lexicon.find_modes(text) == modes
+
+
 def test_grpc_spoken_by_services_is_a_fact_not_a_mode() -> None:
     assert lexicon.find_modes("all our services speak grpc, which mode?") == []
     assert lexicon.find_modes("is grpc mode mature?") == [Mode.GRPC]

@@ -48,8 +48,9 @@ class Answer(BaseModel):
     intent: Intent
     citations: list[Citation]
     recommendation: Recommendation | None = None
-    profile: Profile | None = Field(
-        None, description="The asked mode's strong and weak points (ratings, caveats, capabilities), when asked for."
+    profiles: list[Profile] = Field(
+        default_factory=list,
+        description="The asked modes' strong and weak points (ratings, caveats, capabilities), when asked for.",
     )
     requirements: Requirements = Field(description="Requirements as understood from the whole conversation.")
     modes: list[Mode] = Field(default_factory=list, description="The modes the question is about.")

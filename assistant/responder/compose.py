@@ -7,6 +7,7 @@ of the rating or capability fact they cite.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import re
 from collections import Counter
@@ -362,21 +363,26 @@ class Composer:
 
     # strong and weak points ---------------------------------------------------------------------------------
     def describe(
-        self, understanding: Understanding, profile: Profile, passages: Sequence[Passage], weights: Mapping[str, float]
+        self,
+        understanding: Understanding,
+        profiles: Sequence[Profile],
+        passages: Sequence[Passage],
+        weights: Mapping[str, float],
     ) -> Draft:
-        """A mode's weak or strong points as asked (from its ratings, caveats and capability facts), then the
+        """Each mode's weak or strong points as asked (from its ratings, caveats and capability facts), then the
         sentences of the retrieved passages that best say so."""
         book = CitationBook()
-        mode, parts = profile.mode, []
-        for aspect in understanding.aspects:
+        parts = []
+        for profile, aspect in itertools.product(profiles, understanding.aspects):
             weak = aspect is Aspect.WEAKNESSES
             every = profile.weaknesses if weak else profile.strengths
             reasons = [r for r in every if _about(r, understanding.dimensions)]  # "security weaknesses": those only
             if reasons:
                 lines = [
-                    f"- {self._reason(book, r) if ': ' in r.text else self._caveat(book, r, mode)}" for r in reasons
+                    f"- {self._reason(book, r) if ': ' in r.text else self._caveat(book, r, profile.mode)}"
+                    for r in reasons
                 ]
-                heading = f"**{mode.label}: {'weak' if weak else 'strong'} points**"
+                heading = f"**{profile.mode.label}: {'weak' if weak else 'strong'} points**"
                 parts.append(heading + "\n" + "\n".join(lines))
         if not parts:  # none on what was asked ("the maturity strengths of proxyless gRPC"): what the sources say
             return self.explain(understanding, passages, weights)

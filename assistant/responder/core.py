@@ -86,7 +86,7 @@ class Responder:
         lap("understand")
 
         recommendation: Recommendation | None = None
-        profiled: Profile | None = None
+        profiled: list[Profile] = []
         passages: list[Passage] = []
         allowed: set[str] = set()
         if understanding.intent is Intent.HELP:
@@ -121,10 +121,10 @@ class Responder:
                 weights = self.retriever.term_weights(resolved)
                 if understanding.changes:  # "what changed in 2025?"
                     draft = self.composer.changes(understanding, passages, weights)
-                elif understanding.aspects and len(understanding.modes) == 1:  # "what are ambient's downsides?"
-                    profiled = profile(understanding.modes[0], self.ratings)
+                elif understanding.aspects and understanding.modes:  # "what are ambient's downsides?"
+                    profiled = [profile(mode, self.ratings) for mode in understanding.modes]
                     draft = self.composer.describe(understanding, profiled, passages, weights)
-                    allowed = profiled.refs()
+                    allowed = {ref for each in profiled for ref in each.refs()}
                 else:
                     draft = self.composer.explain(understanding, passages, weights)
             allowed |= {p.chunk.id for p in passages}
@@ -144,7 +144,7 @@ class Responder:
             intent=understanding.intent,
             citations=draft.citations,
             recommendation=recommendation,
-            profile=profiled,
+            profiles=profiled,
             requirements=understanding.requirements,
             modes=list(understanding.modes),
             dimensions=list(understanding.dimensions),

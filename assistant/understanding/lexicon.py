@@ -37,6 +37,11 @@ MODE_PATTERNS: dict[Mode, re.Pattern[str]] = {
 }
 
 # gRPC named as something the services speak is a fact about the platform, not a mention of the mode.
+# Istio as a product, not one of its releases, documents or parts ("Istio 1.24", "Istio's performance page").
+WHOLE_ISTIO = re.compile(
+    r"\bistio\b(?!(?:'s)? (?:\d|docs?|documentation|blog|page|performance|release|change ?notes|quickstart|ca\b|"
+    r"cni|ingress|gateway|control plane|istiod|project|community|maintainers|team|roadmap|website|site|post))(?![-.]\w)"
+)
 GRPC_AS_PROTOCOL = _rx(
     r"(?:speak|speaks|spoke|spoken|use|uses|used|using|talk|talks|talked|run on|built on|built with|over|via)\s+grpc",
     r"grpc (?:services?|apis?|calls?|traffic|clients?|servers?|everywhere|only|shop|endpoints?)",
@@ -511,10 +516,14 @@ DOMAIN = re.compile(
 
 
 def find_modes(text: str) -> list[Mode]:
-    """The modes `text` names, in order of first mention ("gRPC" spoken by services does not count)."""
+    """The modes `text` names, in order of first mention ("gRPC" spoken by services does not count); Istio
+    named without either of its data planes stands for both ("the downsides of Istio", "Istio vs Cilium")."""
     masked = mask(text, GRPC_AS_PROTOCOL)
     found = [(match.start(), mode) for mode, pattern in MODE_PATTERNS.items() if (match := pattern.search(masked))]
-    return [mode for _, mode in sorted(found)]
+    istio = WHOLE_ISTIO.search(masked)
+    if istio is not None and not {Mode.SIDECAR, Mode.AMBIENT} & {mode for _, mode in found}:
+        found += [(istio.start(), Mode.SIDECAR), (istio.start(), Mode.AMBIENT)]
+    return [mode for _, mode in sorted(found, key=lambda mention: mention[0])]
 
 
 def about_a_whole_mode(text: str) -> bool:
