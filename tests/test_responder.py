@@ -172,6 +172,12 @@ def test_a_question_naming_a_year_opens_with_a_fact_of_that_year(service: Servic
     assert not answer.refused and year in answer.text.split("[1]")[0]
 
 
+@pytest.mark.parametrize("question", ["When did ambient go GA?", "When was Cilium mutual authentication deprecated?"])
+def test_a_when_question_opens_with_a_dated_sentence(service: Service, question: str) -> None:
+    answer = service.ask(question)
+    assert not answer.refused and re.search(r"\b20\d\d\b", answer.text.split("[1]")[0])
+
+
 @pytest.mark.parametrize(
     ("question", "year", "event", "about"),
     [

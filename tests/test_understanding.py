@@ -210,6 +210,7 @@ def test_grpc_spoken_by_services_is_a_fact_not_a_mode() -> None:
         ("What are the advantages of sidecar over ambient?", Intent.COMPARE),
         ("What is ztunnel?", Intent.EXPLAIN),
         ("When did ambient reach GA?", Intent.EXPLAIN),
+        ("When should we use ambient?", Intent.EXPLAIN),  # its strong points
         ("What does NIST SP 800-233 recommend for high-risk apps?", Intent.EXPLAIN),
         ("What did the Trail of Bits audit find?", Intent.EXPLAIN),
         ("hello", Intent.HELP),
@@ -236,6 +237,9 @@ def test_intents(service: Service, question: str, intent: Intent) -> None:
         ("What are the limitations of ambient multicluster?", []),  # a feature's limits, not the mode's
         ("What can go wrong when upgrading ztunnel?", []),  # a part of ambient, not ambient as a whole
         ("What are the downsides of running ambient in production today?", [Aspect.WEAKNESSES]),
+        ("When should we use ambient?", [Aspect.STRENGTHS]),  # when it fits, not a pick
+        ("When should we not use sidecar?", [Aspect.WEAKNESSES]),
+        ("When to avoid Cilium?", [Aspect.WEAKNESSES]),
     ],
 )
 def test_weak_and_strong_points_asked_about(question: str, aspects: list[Aspect]) -> None:

@@ -77,6 +77,8 @@ _FIGURE = re.compile(r"\d[\d.,]*\s?(?:vcpu|mcpu|mb|mib|gb|ms|%|rps|requests per 
 _MEASURED = {Dimension.RESOURCE_EFFICIENCY, Dimension.PERFORMANCE}
 # A sentence dated in the year the question names, or, when it asks about now, in the newest year the passages name.
 DATED_BONUS = 0.06
+UNDATED_PENALTY = 0.15  # a sentence with no date cannot answer "when did ambient go GA?"
+_WHEN = re.compile(r"\s*(?:when (?:did|was|were|will|has|had)|since when|in (?:which|what) year|(?:what|which) year)\b")
 _NOW = re.compile(r"\b(?:still|now|today|currently|current|latest|anymore|these days|at the moment)\b")
 # A status question ("is X production ready?") asks about now too, unless it asks when or what happened first.
 _PAST = re.compile(
@@ -187,7 +189,7 @@ class Composer:
         book = CitationBook()
         parts: list[str] = []
         focus = understanding.focus
-        if focus is not None:
+        if focus is not None and rec.top != focus:  # the first pick: the lead below says so
             parts.append(self._focus(book, rec, focus))
         if not rec.ranking:
             parts.append("No mode meets every hard constraint you stated.")
@@ -240,8 +242,6 @@ class Composer:
         if excluded is not None:
             return f"**{focus.label}** is excluded: {self._reason(book, excluded.reason)}"
         ranked = next(r for r in rec.ranking if r.mode == focus)
-        if ranked.rank == 1:
-            return f"**{focus.label}** is the first pick for what you described."
         top = rec.ranking[0]
         lines = [
             f"**{focus.label}** ranks {ranked.rank} of {len(rec.ranking)} (score {ranked.score:.2f} against "
@@ -452,6 +452,7 @@ def select_sentences(
     years = set(lexicon.YEAR.findall(question))
     if not years and (status or _NOW.search(question)):
         years = {year for year in [newest_year(passages)] if year}
+    asks_when = _WHEN.match(question) is not None  # "when did ambient go GA?" (not "when should we use it?")
     asked = _WHAT_IS.match(question)
     subject = re.escape(asked["subject"]) if asked else ""  # "a waypoint is", "an ambient waypoint is"
     definition = re.compile(rf"(?:an?\s+|the\s+)?(?:[\w-]+\s+)?{subject}s?\s+(?:is|are)\b") if asked else None
@@ -475,6 +476,8 @@ def select_sentences(
                 on_topic += FIGURE_BONUS
             if years & read.years:
                 on_topic += DATED_BONUS
+            if asks_when and not read.years:
+                on_topic -= UNDATED_PENALTY
             if definition and definition.match(read.lowered):
                 on_topic += DEFINITION_BONUS
             score = sentence.score + nudge + OVERLAP_WEIGHT * overlap + on_topic

@@ -100,7 +100,7 @@ def analyse_turn(text: str) -> TurnAnalysis:
                     signals.append(f"stance:{name}={value}")
     modes = lexicon.find_modes(lowered)
     dimensions = lexicon.find_dimensions(lowered)
-    recommend = lexicon.RECOMMEND.search(lowered) is not None
+    recommend = lexicon.RECOMMEND.search(lowered) is not None and not lexicon.WHEN_TO_USE.search(lowered)
     superlative = _superlative_dimensions(lowered, clauses)
     own = lexicon.FIRST_PERSON.search(lowered) is not None
     if recommend and (own or stated) and not injection:  # "the lightest option for us?": that matters most

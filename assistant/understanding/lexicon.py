@@ -395,6 +395,8 @@ OFF_TOPIC = _rx(
     r"\b(?:tell|write|compose|give|make up|sing|invent) (?:me |us )?(?:(?:a|an|some|another) (?:\w+ )?)?"
     r"(?:jokes?|poems?|story|stories|songs?|haikus?|limericks?|riddles?|raps?|puns?|sonnets?|recipes?)\b",
 )
+# "When should we use ambient?" asks when a mode fits (its strong points), not for a pick.
+WHEN_TO_USE = re.compile(r"^\s*when (?:should|would|do|does|to|not to|shouldn't|is it)\b")
 _SUPERLATIVES = (  # what a question asks a mode to excel at (not "the latest release", "the most common problem")
     r"(?:most|least) (?:secure|mature|efficient|stable|performant|scalable|reliable|proven|lightweight|expensive|"
     r"complex|resource[- ]hungry)|fastest|cheapest|safest|simplest|easiest|lightest|smallest|leanest|strongest|"
@@ -449,7 +451,8 @@ ASPECTS: list[tuple[Aspect, re.Pattern[str], str]] = [
         Aspect.STRENGTHS,
         re.compile(
             r"\b(?:upsides?|benefits?|advantages?|strengths?|pros)\b|\bwhy (?:use|choose|pick)\b"
-            r"|\bstrong (?:points?|suits?|sides?)\b"
+            r"|\bwhen (?:should|would|do|does|to|is it (?:worth|best to)) (?:we |i |you |one |a team )?"
+            r"(?:use|choose|pick|adopt|go with|run)\b|\bstrong (?:points?|suits?|sides?)\b"
         ),
         "when to choose it",
     ),
@@ -458,7 +461,9 @@ ASPECTS: list[tuple[Aspect, re.Pattern[str], str]] = [
         re.compile(
             r"\b(?:downsides?|drawbacks?|disadvantages?|cons|weakness(?:es)?|limitations?|shortcomings?|pitfalls?|"
             r"gotchas?|problems?|known issues)\b|\bwhat(?:'s| is) the catch\b|\bwhat (?:can|could) go wrong\b"
-            r"|\bweak (?:points?|spots?|sides?)\b"
+            r"|\bweak (?:points?|spots?|sides?)\b|\bwhen (?:to|should (?:we|i|you|one)) avoid\b"
+            r"|\bwhen (?:not to|shouldn't(?: we| i| you| one)?|should(?: we| i| you| one)? not) "
+            r"(?:use|choose|pick|adopt)\b"
         ),
         "when to avoid it; feature gaps",
     ),
