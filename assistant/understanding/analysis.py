@@ -98,7 +98,7 @@ def analyse_turn(text: str) -> TurnAnalysis:
                 if name not in stated:
                     stated[name] = value
                     signals.append(f"stance:{name}={value}")
-    modes = lexicon.find_modes(lowered)
+    modes = lexicon.with_istio(lowered, lexicon.find_modes(lowered))
     dimensions = lexicon.find_dimensions(lowered)
     recommend = lexicon.RECOMMEND.search(lowered) is not None and not lexicon.WHEN_TO_USE.search(lowered)
     superlative = _superlative_dimensions(lowered, clauses)

@@ -521,14 +521,25 @@ DOMAIN = re.compile(
 
 
 def find_modes(text: str) -> list[Mode]:
-    """The modes `text` names, in order of first mention ("gRPC" spoken by services does not count); Istio
-    named without either of its data planes stands for both ("the downsides of Istio", "Istio vs Cilium")."""
+    """The modes `text` names, in order of first mention ("gRPC" spoken by services does not count)."""
     masked = mask(text, GRPC_AS_PROTOCOL)
     found = [(match.start(), mode) for mode, pattern in MODE_PATTERNS.items() if (match := pattern.search(masked))]
-    istio = WHOLE_ISTIO.search(masked)
-    if istio is not None and not {Mode.SIDECAR, Mode.AMBIENT} & {mode for _, mode in found}:
-        found += [(istio.start(), Mode.SIDECAR), (istio.start(), Mode.AMBIENT)]
-    return [mode for _, mode in sorted(found, key=lambda mention: mention[0])]
+    return [mode for _, mode in sorted(found)]
+
+
+def with_istio(text: str, named: list[Mode]) -> list[Mode]:
+    """`named` with Istio, named as a whole, standing for both its data planes where the question weighs it as a
+    mode: its strong or weak points ("the downsides of Istio") or against another named mode ("Istio vs
+    Cilium"); not "we use Istio, should we switch to Cilium?" nor "how does Linkerd compare to Istio?"."""
+    istio = WHOLE_ISTIO.search(text)
+    if istio is None or {Mode.SIDECAR, Mode.AMBIENT} & set(named):
+        return named
+    weighed = any(pattern.search(text) for _, pattern, _ in ASPECTS) or (bool(named) and COMPARE.search(text))
+    if not weighed:
+        return named
+    masked = mask(text, GRPC_AS_PROTOCOL)
+    before = [mode for mode in named if (m := MODE_PATTERNS[mode].search(masked)) and m.start() < istio.start()]
+    return [*before, Mode.SIDECAR, Mode.AMBIENT, *[mode for mode in named if mode not in before]]
 
 
 def about_a_whole_mode(text: str) -> bool:
