@@ -334,23 +334,23 @@ class Composer:
         years = frozenset(lexicon.YEAR.findall(question)) or frozenset(filter(None, [newest_year(passages)]))
         modes = set(understanding.modes)
         records = [p for p in passages if years & _period(p.chunk.section)]
-        ranked: list[tuple[float, int, str, Passage]] = []
+        ranked: list[tuple[float, int, str, str, Passage]] = []
         for rank, passage in enumerate(records or passages):
             for sentence in passage.sentences:
-                read = _read(sentence.text)
+                read, when = _read(sentence.text), _when(sentence.text)
                 named = set(lexicon.find_modes(read.lowered))
-                if _when(sentence.text)[:4] in years and read.eligible and (not modes or named & modes):
+                if when[:4] in years and read.eligible and (not modes or named & modes):
                     status = TOPIC_BONUS if Dimension.MATURITY in read.dimensions else 0.0
-                    ranked.append((-(sentence.score + status), rank, sentence.text, passage))
-        events: dict[str, tuple[Passage, str]] = {}
-        for _, _, text, passage in sorted(ranked, key=lambda event: event[:3]):
-            when = _when(text)  # one event per date, its best-matching sentence (a year alone dates many events)
-            events.setdefault(when if len(when) > len("2025") else text, (passage, text))
+                    ranked.append((-(sentence.score + status), rank, sentence.text, when, passage))
+        events: dict[str, tuple[str, str, Passage]] = {}
+        for _, _, text, when, passage in sorted(ranked, key=lambda event: event[:3]):
+            # one event per date, its best-matching sentence (a year alone dates many events)
+            events.setdefault(when if len(when) > len("2025") else text, (when, text, passage))
         if not events:
             return self.explain(understanding, passages, weights)
         book = CitationBook()
-        told = sorted(list(events.values())[:CHANGE_SENTENCES], key=lambda event: (_when(event[1]), event[1]))
-        lines = [f"- {attach(text, book.cite(passage.chunk, quote=text))}" for passage, text in told]
+        told = sorted(list(events.values())[:CHANGE_SENTENCES], key=lambda event: event[:2])
+        lines = [f"- {attach(text, book.cite(passage.chunk, quote=text))}" for _, text, passage in told]
         about = f" about {' and '.join(m.label for m in understanding.modes)}" if modes else ""
         lead = f"What the sources record{about} for {' and '.join(sorted(years))}, in date order:"
         return Draft(

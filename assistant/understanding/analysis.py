@@ -102,6 +102,7 @@ def analyse_turn(text: str) -> TurnAnalysis:
     dimensions = lexicon.find_dimensions(lowered)
     recommend = lexicon.RECOMMEND.search(lowered) is not None and not lexicon.WHEN_TO_USE.search(lowered)
     superlative = _superlative_dimensions(lowered, clauses)
+    changes = lexicon.asks_for_changes(lowered)
     own = lexicon.FIRST_PERSON.search(lowered) is not None
     if recommend and (own or stated) and not injection:  # "the lightest option for us?": that matters most
         for dimension in superlative:
@@ -125,10 +126,12 @@ def analyse_turn(text: str) -> TurnAnalysis:
         why_not=lexicon.WHY_NOT.search(lowered) is not None,
         what_if=lexicon.WHAT_IF.search(lowered) is not None,
         refers_back=lexicon.ANAPHORA.search(lowered) is not None or lexicon.FOLLOWUP_OPENER.search(lowered) is not None,
-        in_domain=bool(modes or stated or lexicon.DOMAIN.search(lowered) or lexicon.only_about_changes(lowered)),
+        in_domain=bool(
+            modes or stated or lexicon.DOMAIN.search(lowered) or (changes and lexicon.nothing_but_changes(lowered))
+        ),
         question=lexicon.is_question(lowered),
         explain=lexicon.EXPLAIN.search(lowered) is not None,
-        changes=lexicon.asks_for_changes(lowered),
+        changes=changes,
     )
 
 

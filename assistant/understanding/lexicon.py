@@ -37,17 +37,17 @@ MODE_PATTERNS: dict[Mode, re.Pattern[str]] = {
 }
 
 # gRPC named as something the services speak is a fact about the platform, not a mention of the mode.
-# Istio as a product, not one of its releases, documents or parts ("Istio 1.24", "Istio's performance page").
-WHOLE_ISTIO = re.compile(
-    r"\bistio\b(?!(?:'s)? (?:\d|docs?|documentation|blog|page|performance|release|change ?notes|quickstart|ca\b|"
-    r"cni|ingress|gateway|control plane|istiod|project|community|maintainers|team|roadmap|website|site|post))(?![-.]\w)"
-)
 GRPC_AS_PROTOCOL = _rx(
     r"(?:speak|speaks|spoke|spoken|use|uses|used|using|talk|talks|talked|run on|built on|built with|over|via)\s+grpc",
     r"grpc (?:services?|apis?|calls?|traffic|clients?|servers?|everywhere|only|shop|endpoints?)",
     r"(?:rest|http(?:/json)?|json) (?:and|&|or|/) grpc|grpc (?:and|&|or|/) (?:rest|http)",
     r"grpc-only|pure grpc|all grpc|no grpc|(?:are|is) (?:all )?grpc\b(?! mode| data| mesh| model| option)",
     r"\b(?:some|a few|a little|a bit of|mostly|partly) grpc\b(?! mode| data| mesh| model| option)",
+)
+# Istio as a product, not one of its releases, documents or parts ("Istio 1.24", "Istio's performance page").
+WHOLE_ISTIO = re.compile(
+    r"\bistio\b(?!(?:'s)? (?:\d|docs?|documentation|blog|page|performance|release|change ?notes|quickstart|ca\b|"
+    r"cni|ingress|gateway|control plane|istiod|project|community|maintainers|team|roadmap|website|site|post))(?![-.]\w)"
 )
 
 # Dimensions (matched in this order; a matched span is not reused, so "cross-zone cost" is network only) --------
@@ -557,12 +557,12 @@ def asks_for_changes(text: str) -> bool:
     return CHANGES.search(lowered) is not None and (YEAR.search(lowered) or RECENT.search(lowered)) is not None
 
 
-def only_about_changes(text: str) -> bool:
-    """Whether `text` asks what changed and nothing else ("what happened in 2024?"): the timeline's question."""
+def nothing_but_changes(text: str) -> bool:
+    """Whether `text`, asking what changed, asks nothing else ("what happened in 2024?"): the timeline's question."""
     rest = text.lower()
     for pattern in [CHANGES, RECENT, YEAR, WHOLE_MODE]:
         rest = pattern.sub(" ", rest)
-    return asks_for_changes(text) and set(terms(rest)) <= GENERIC_WORDS
+    return set(terms(rest)) <= GENERIC_WORDS
 
 
 def find_dimensions(text: str) -> list[Dimension]:
@@ -623,13 +623,13 @@ def stance_requirements(clause: str, sentence: str) -> dict[str, Any]:
     topic after "than" takes the opposite of a stance before it ("latency matters less than cost")."""
     if not FIRST_PERSON.search(sentence) and not re.search(r"\b(?:matters?|priority|critical|crucial)\b", clause):
         return {}
-    lowered = [match.span() for match in DOWNPLAY.finditer(clause)]
+    downplayed = [match.span() for match in DOWNPLAY.finditer(clause)]
     raised = [
         match.span()
         for match in IMPORTANCE.finditer(clause)
-        if not any(start <= match.start() < end for start, end in lowered)  # "not a priority": one stance, lowered
+        if not any(start <= match.start() < end for start, end in downplayed)  # "not a priority": one stance
     ]
-    stances = [(span, "low") for span in lowered] + [(span, "high") for span in raised]
+    stances = [(span, "low") for span in downplayed] + [(span, "high") for span in raised]
     if not stances:
         return {}
     than = re.search(r"\bthan\b", clause)
