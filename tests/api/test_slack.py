@@ -203,7 +203,7 @@ def test_slash_command_is_acknowledged_at_once_then_answered_privately(
 
     assert ack.status_code == 200
     assert ack.text == ""  # the answer is not in the acknowledgement: it follows through response_url
-    assert latency < 1.5
+    assert latency < 3.0  # Slack gives up on an acknowledgement after 3 s
     [answered] = slack.wait_for(urlsplit(response_url).path)
     message, expected = answered.body, service.ask(BANK)
     assert message["response_type"] == "ephemeral"
