@@ -25,7 +25,7 @@ from assistant.embeddings import Embedder, make_embedder
 from assistant.errors import TooLargeError, UserError
 from assistant.feedback import FeedbackRecord, FeedbackStore, FeedbackSummary, Rating
 from assistant.indexing.build import BuildReport, build_index
-from assistant.responder import Responder, StreamEvent, stream_events
+from assistant.responder import Responder, StreamEvent, compared_modes, stream_events
 from assistant.responder.citations import CitationProblem, check_citations
 from assistant.responder.llm import LLMWriter, make_chat_model
 from assistant.retrieval import IndexStatus, Retriever
@@ -168,7 +168,7 @@ class Service:
         for profiled in answer.profiles:
             allowed |= profiled.refs()
         if answer.intent is Intent.COMPARE:
-            allowed |= {rating_ref(mode, dimension) for mode in Mode for dimension in Dimension}
+            allowed |= {rating_ref(mode, dimension) for mode in compared_modes(answer.modes) for dimension in Dimension}
         chunks = {c.chunk_id: chunk for c in answer.citations if (chunk := self.retriever.chunk(c.chunk_id))}
         missing = [
             CitationProblem(f"[{c.n}]", f"{c.chunk_id} is not in the index")

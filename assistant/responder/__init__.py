@@ -1,5 +1,23 @@
 """Question + history -> a cited Answer: understanding, retrieval, rules, composition, optional LLM."""
 
-from assistant.responder.core import Delta, Final, Responder, StreamEvent, pieces, stream_events
+from assistant.responder.core import (
+    CitationInvariantError,
+    Delta,
+    Final,
+    Responder,
+    StreamEvent,
+    compared_modes,
+    pieces,
+    stream_events,
+)
 
-__all__ = ["Delta", "Final", "Responder", "StreamEvent", "pieces", "stream_events"]
+__all__ = [
+    "CitationInvariantError",
+    "Delta",
+    "Final",
+    "Responder",
+    "StreamEvent",
+    "compared_modes",
+    "pieces",
+    "stream_events",
+]

@@ -16,7 +16,7 @@ from assistant.domain.text import terms
 from assistant.domain.vocabulary import Mode
 from assistant.embeddings import Vectors
 from assistant.errors import LLMError, UnavailableError
-from assistant.responder.citations import CitationBook, check_citations
+from assistant.responder.citations import CitationBook, CitationProblem, check_citations
 from assistant.responder.compose import (
     HELP_TEXT,
     INJECTION_TEXT,
@@ -55,7 +55,22 @@ StreamEvent = Delta | Final
 
 
 class CitationInvariantError(UnavailableError):
+    """A composed answer broke a citation invariant: it is withheld rather than served with a bad citation."""
+
     code = "citation_invariant"
+
+    def __init__(self, problems: list[CitationProblem]) -> None:
+        detail = "; ".join(f"{p.marker}: {p.problem}" for p in problems[:3])
+        super().__init__(
+            f"The answer broke a citation invariant: {detail}",
+            hint="The answer was withheld; please report the question (and the corpus change, if any).",
+        )
+        self.problems = problems
+
+
+def compared_modes(asked: Sequence[Mode]) -> list[Mode]:
+    """The modes a comparison covers: those asked when two or more are, else all four."""
+    return list(asked) if len(asked) >= 2 else list(Mode)
 
 
 class Responder:
@@ -96,7 +111,7 @@ class Responder:
         else:
             resolved = understanding.resolved_question
             if understanding.intent is Intent.COMPARE:
-                modes = list(understanding.modes) if len(understanding.modes) >= 2 else list(Mode)
+                modes = compared_modes(understanding.modes)
                 found = self.retriever.search_each(resolved, [[m] for m in modes], k=COMPARE_K, vector=vector)
                 by_mode = dict(zip(modes, found, strict=True))
                 passages = [p for found in by_mode.values() for p in found]
@@ -180,8 +195,7 @@ class Responder:
         chunks = {chunk.id: chunk for chunk in draft.cited}
         problems = check_citations(draft.text, draft.citations, chunks, allowed)
         if problems:
-            detail = "; ".join(f"{p.marker}: {p.problem}" for p in problems[:3])
-            raise CitationInvariantError(f"The answer broke a citation invariant: {detail}")
+            raise CitationInvariantError(problems)
 
     def _rewrite(
         self,

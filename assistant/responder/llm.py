@@ -103,16 +103,14 @@ def validate(text: str, passages: Sequence[Chunk], *, first_pick: Mode | None) -
     if not text:
         raise LLMError("the chat model returned an empty answer")
     known = set(range(1, len(passages) + 1))
-    supported = {
-        number
-        for number, segment in cited_segments(text)
-        if number in known and supports(passages[number - 1], segment)
-    }
+    verdicts = iter(  # one per marker, in the order of the text: the same [n] may mark a claim its passage lacks
+        [number in known and supports(passages[number - 1], segment) for number, segment in cited_segments(text)]
+    )
     removed = 0
 
     def keep(match: re.Match[str]) -> str:
         nonlocal removed
-        if int(match.group(1)) in supported:
+        if next(verdicts):
             return match.group(0)
         removed += 1
         return ""
