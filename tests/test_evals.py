@@ -14,9 +14,11 @@ from typer.testing import CliRunner
 
 from assistant.cli import app
 from assistant.config import PROJECT_ROOT
-from assistant.evals import gate, metrics
-from assistant.evals.fixtures import load_cases
-from assistant.evals.runner import judge
+from assistant.domain.answers import Answer
+from assistant.evals import gate, metrics, reports
+from assistant.evals.fixtures import Case, load_cases
+from assistant.evals.runner import judge, run_cases
+from assistant.responder import CitationInvariantError
 from assistant.service import Service
 
 PUBLIC = PROJECT_ROOT / "evals" / "fixtures"
@@ -77,6 +79,43 @@ def test_a_malformed_fixture_exits_2_naming_file_and_case(tmp_path: Path, built_
     assert result.returncode == 2
     assert f"{fixture}:7: case 'typo-case': cases.1.expect.intnet: unknown key" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_question_the_service_cannot_take_exits_2_naming_the_case(tmp_path: Path, built_index: Path) -> None:
+    fixture = write(
+        tmp_path, f"cases:\n  - id: fine\n    question: What is HBONE?\n  - id: too-long\n    question: {'x' * 4001}\n"
+    )
+    result = run_eval(tmp_path, built_index, fixture)
+    assert result.returncode == 2
+    assert f"{fixture}: case 'too-long': The question is longer than 4000 characters." in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_answer_withheld_for_a_broken_citation_fails_its_case_and_the_rest_still_run(
+    service: Service, tmp_path: Path
+) -> None:
+    cases = load_cases([write(tmp_path, GOOD)])
+
+    def ask(case: Case) -> Answer:  # as the responder does when a composed answer breaks an invariant
+        answer = service.ask(case.question, case.history)
+        if case.id == "good-bank":
+            raise CitationInvariantError(
+                service.check_answer(answer.model_copy(update={"text": answer.text + " [99]"}))
+            )
+        return answer
+
+    results = run_cases(cases, ask, service.check_answer)
+    assert [r.passed for r in results] == [False, True]
+    assert results[0].failures == [
+        "answer withheld: The answer broke a citation invariant: [99]: dangling: no citation entry"
+    ]
+    figures = metrics.compute(results, k=5)
+    assert figures["dangling_citations"] == 1 and figures["pass_rate"] == 0.5
+    verdict = gate.check(figures, gate.load_thresholds(PROJECT_ROOT / "evals" / "thresholds.yaml"), None)
+    assert "threshold: dangling_citations = 1, above the maximum 0" in verdict.failures
+    reports.write(tmp_path / "r", results, figures, verdict, None)
+    cases_reported = json.loads((tmp_path / "r" / "eval.json").read_text())["cases"]
+    assert cases_reported[0]["answer"] == "" and cases_reported[0]["intent"] is None
 
 
 @pytest.mark.parametrize(

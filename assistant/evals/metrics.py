@@ -34,7 +34,7 @@ def compute(results: list[CaseResult], *, k: int) -> dict[str, float]:
     return {
         "cases": len(results),
         "pass_rate": ratio(sum(r.passed for r in results), len(results)),
-        "intent_accuracy": ratio(sum(r.answer.intent.value == r.case.expect.intent for r in intents), len(intents)),
+        "intent_accuracy": ratio(sum(r.intent == r.case.expect.intent for r in intents), len(intents)),
         "top_mode_accuracy": ratio(
             sum(r.top_mode == r.case.expect.top_mode for r in tops),
             len(tops),

@@ -22,13 +22,13 @@ def as_json(results: list[CaseResult], metrics: dict[str, float], gate: GateResu
                 "question": r.case.question,
                 "passed": r.passed,
                 "failures": r.failures,
-                "intent": r.answer.intent.value,
+                "intent": r.intent,
                 "top_mode": r.top_mode.value if r.top_mode else None,
                 "refused": r.refused,
-                "citations": len(r.answer.citations),
+                "citations": len(r.answer.citations) if r.answer else 0,
                 "first_hit_rank": r.first_hit_rank,
                 "latency_ms": round(r.latency_ms, 2),
-                "answer": r.answer.text,
+                "answer": r.text,
             }
             for r in results
         ],
@@ -77,7 +77,7 @@ def junit(results: list[CaseResult]) -> str:
         )
         if not r.passed:
             failure = ET.SubElement(case, "failure", message="; ".join(r.failures))
-            failure.text = f"Q: {r.case.question}\n\n{r.answer.text}"
+            failure.text = f"Q: {r.case.question}\n\n{r.text}"
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
 
 

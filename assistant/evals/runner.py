@@ -8,14 +8,16 @@ from dataclasses import dataclass, field
 
 from assistant.domain.answers import Answer
 from assistant.domain.vocabulary import Mode
+from assistant.errors import FixtureError, UserError
 from assistant.evals.fixtures import Case
+from assistant.responder import CitationInvariantError
 from assistant.responder.citations import CitationProblem
 
 
 @dataclass
 class CaseResult:
     case: Case
-    answer: Answer
+    answer: Answer | None  # None: the answer broke a citation invariant and was withheld
     latency_ms: float
     failures: list[str] = field(default_factory=list)
     citation_problems: list[CitationProblem] = field(default_factory=list)
@@ -31,11 +33,19 @@ class CaseResult:
 
     @property
     def top_mode(self) -> Mode | None:
-        return self.answer.recommendation.top if self.answer.recommendation else None
+        return self.answer.recommendation.top if self.answer and self.answer.recommendation else None
+
+    @property
+    def intent(self) -> str | None:
+        return self.answer.intent.value if self.answer else None
 
     @property
     def refused(self) -> bool:
-        return self.answer.refused and not self.answer.citations
+        return self.answer is not None and self.answer.refused and not self.answer.citations
+
+    @property
+    def text(self) -> str:
+        return self.answer.text if self.answer else ""
 
     @property
     def dangling(self) -> int:
@@ -47,10 +57,21 @@ Check = Callable[[Answer], list[CitationProblem]]
 
 
 def run_cases(cases: list[Case], ask: Ask, check: Check) -> list[CaseResult]:
+    """Each case asked and judged; a case the service cannot take (too long, say) is a fixture error naming it,
+    and an answer withheld for a broken citation fails its case, named, while the others still run."""
     results = []
     for case in cases:
         started = time.perf_counter()
-        answer = ask(case)
+        try:
+            answer = ask(case)
+        except UserError as exc:
+            raise FixtureError(f"{case.file}: case {case.id!r}: {exc.message}", hint=exc.hint) from exc
+        except CitationInvariantError as exc:
+            latency = (time.perf_counter() - started) * 1000
+            withheld = CaseResult(case=case, answer=None, latency_ms=latency, citation_problems=exc.problems)
+            withheld.failures.append(f"answer withheld: {exc.message}")
+            results.append(withheld)
+            continue
         latency = (time.perf_counter() - started) * 1000
         results.append(judge(case, answer, latency, check(answer)))
     return results
