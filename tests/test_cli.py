@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from assistant.cli import app
+from assistant.service import Service
 from tests.conftest import CORPUS
 
 runner = CliRunner()
@@ -63,6 +64,25 @@ def test_unknown_level_is_a_usage_error_without_traceback() -> None:
     result = run(["recommend", "--security", "extreme"])
     assert result.returncode == 2
     assert "extreme" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unknown_flag_is_a_usage_error_without_traceback() -> None:
+    result = run(["recommend", "--kubernetes"])
+    assert result.returncode == 2
+    assert "No such option: --kubernetes" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_ratings_file_missing_a_dimension_fails_recommend_naming_it(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    ratings = corpus / "ratings.yaml"
+    text = ratings.read_text()
+    start = text.index("    network_efficiency:\n      score: 3\n      rationale: The extra hops")
+    ratings.write_text(text[:start] + text[text.index("  ambient:\n    security:") :])
+    result = run(["recommend", "--security", "high"], ASSISTANT_CORPUS_DIR=str(corpus))
+    assert result.returncode == 2
+    assert f"{ratings}:" in result.stderr and "ratings.sidecar: missing dimensions network_efficiency" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_search_json_has_the_documented_shape(built_index: Path) -> None:
@@ -119,6 +139,19 @@ def test_recommend_json(args: list[str], first: str) -> None:
     assert {"requirements", "ranking", "excluded", "assumptions", "counterfactuals"} <= set(body)
     assert body["ranking"][0]["mode"] == first
     assert {"mode", "rank", "score", "reasons", "caveats"} <= set(body["ranking"][0])
+    assert [entry["rank"] for entry in body["ranking"]] == list(range(1, len(body["ranking"]) + 1))
+    assert all(set(reason) == {"text", "ref"} for entry in body["ranking"] for reason in entry["reasons"])
+
+
+def test_recommend_json_lists_each_excluded_mode_with_its_reason() -> None:
+    result = runner.invoke(app, ["recommend", "--grpc", "none", "--json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    [excluded] = body["excluded"]
+    assert set(excluded) == {"mode", "reason"} and excluded["mode"] == "grpc"
+    assert "none of your services speak gRPC" in excluded["reason"]["text"]
+    assert excluded["reason"]["ref"].startswith("capability:")
+    assert "grpc" not in [entry["mode"] for entry in body["ranking"]]
 
 
 def test_recommend_text_shows_ranking_exclusions_assumptions_and_counterfactuals() -> None:
@@ -132,3 +165,66 @@ def test_recommend_text_shows_ranking_exclusions_assumptions_and_counterfactuals
         < out.index("What would change this:")
     )
     assert "Ambient cannot mesh VM workloads" in out
+
+
+# ask and chat: the responder from a terminal -------------------------------------------------------------------
+BANK = [{"role": "user", "content": "We're a bank. Which mode?"}, {"role": "assistant", "content": "Sidecar."}]
+
+
+def test_ask_json_reads_the_history_file(built_index: Path, service: Service, tmp_path: Path) -> None:
+    history = tmp_path / "turns.json"
+    history.write_text(json.dumps(BANK))
+    result = runner.invoke(
+        app, ["ask", "why not ambient?", "--history-file", str(history), "--json"],
+        env={"ASSISTANT_DATA_DIR": str(built_index)},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    expected = service.ask("why not ambient?", BANK)
+    assert body["text"] == expected.text and body["requirements"]["regulated"] is True
+    assert body["recommendation"]["ranking"][0]["mode"] == "sidecar"
+    assert [c["n"] for c in body["citations"]] == list(range(1, len(body["citations"]) + 1))
+
+
+def test_ask_prints_the_answer_then_its_sources(built_index: Path, service: Service) -> None:
+    result = runner.invoke(app, ["ask", "What is HBONE?"], env={"ASSISTANT_DATA_DIR": str(built_index)})
+    assert result.exit_code == 0, result.output
+    answer = service.ask("What is HBONE?")
+    assert result.stdout.startswith(answer.text)
+    for citation in answer.citations:
+        assert f"[{citation.n}]" in result.stdout.split(answer.text, 1)[1] and citation.source_url in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [("[{", "Cannot read the history file"), ('{"role": "user"}', "must hold a JSON list of turns")],
+)
+def test_a_broken_history_file_is_a_clear_error(built_index: Path, tmp_path: Path, content: str, problem: str) -> None:
+    history = tmp_path / "turns.json"
+    history.write_text(content)
+    result = run(["ask", "why?", "--history-file", str(history)], ASSISTANT_DATA_DIR=str(built_index))
+    assert result.returncode == 2
+    assert problem in result.stderr and "Traceback" not in result.stderr
+
+
+def test_chat_keeps_the_conversation_until_new(built_index: Path, service: Service) -> None:
+    turns = ["We're a bank. Which mode?", "why not ambient?", "", "/new", "why not ambient?", "/quit"]
+    result = runner.invoke(app, ["chat"], input="\n".join(turns) + "\n", env={"ASSISTANT_DATA_DIR": str(built_index)})
+    assert result.exit_code == 0, result.output
+    first = service.ask(turns[0])
+    follow_up = service.ask(
+        turns[1], [{"role": "user", "content": turns[0]}, {"role": "assistant", "content": first.text}]
+    )
+    afresh = service.ask(turns[1])
+    assert follow_up.text != afresh.text  # the test can tell a remembered conversation from a new one
+    out = result.stdout
+    assert out.index(first.text) < out.index(follow_up.text) < out.index("(new conversation)") < out.rindex(afresh.text)
+
+
+def test_chat_reports_bad_input_and_goes_on(built_index: Path) -> None:
+    result = runner.invoke(
+        app, ["chat"], input="x" * 4001 + "\nWhat is HBONE?\n", env={"ASSISTANT_DATA_DIR": str(built_index)}
+    )
+    assert result.exit_code == 0, result.output
+    assert "error: The question is longer than 4000 characters." in result.output
+    assert "HBONE" in result.stdout.split("assistant> ")[-1]
