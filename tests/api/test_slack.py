@@ -339,26 +339,31 @@ def test_retried_event_is_answered_once(slack_api: LiveServer, slack: FakeSlack)
 
 
 # Feedback -----------------------------------------------------------------------------------------------------
-def test_thumbs_up_records_feedback(private_index: Settings, embedder: Embedder, slack: FakeSlack) -> None:
+@pytest.mark.parametrize("rating", ["up", "down"])
+def test_thumbs_up_and_down_record_feedback(
+    private_index: Settings, embedder: Embedder, slack: FakeSlack, rating: str
+) -> None:
     """On a private copy of the index, so the session index's feedback database stays as other tests expect."""
     settings = slack_settings(private_index.data_dir, slack, corpus_dir=private_index.corpus_dir)
     service = Service(settings, embedder=embedder)
-    before = service.feedback_summary().up  # the copy may hold votes other tests cast on the session index
+    before = service.feedback_summary()  # the copy may hold votes other tests cast on the session index
     with serve(settings, service) as live:
         response_url = slack.response_url()
         post(live, command(BANK, response_url), FORM)
         [answered] = slack.wait_for(urlsplit(response_url).path)
-        answer_id = buttons(answered.body)[0]["value"]
+        [button] = [b for b in buttons(answered.body) if b["action_id"] == f"feedback_{rating}"]
 
         thanks_url = slack.response_url()
-        assert post(live, button_click("feedback_up", answer_id, thanks_url), FORM).status_code == 200
+        assert post(live, button_click(button["action_id"], button["value"], thanks_url), FORM).status_code == 200
         [thanks] = slack.wait_for(urlsplit(thanks_url).path)
 
     assert thanks.body["text"] == "Thanks for the feedback!"
     summary = service.feedback_summary()
     latest = summary.recent[0]
-    assert summary.up == before + 1
-    assert (latest.answer_id, latest.rating, latest.source) == (answer_id, "up", "slack")
+    expected = {"up": before.up, "down": before.down}
+    expected[rating] += 1
+    assert {"up": summary.up, "down": summary.down} == expected  # the other count is untouched
+    assert (latest.answer_id, latest.rating, latest.source) == (button["value"], rating, "slack")
 
 
 # Configuration and failures -----------------------------------------------------------------------------------
