@@ -30,6 +30,7 @@ from ui.client import (
     ServerEvent,
     parse_sse,
 )
+from ui.render import CAVEAT, EXCLUDED, safe_markdown
 from ui.transcript import Message, conversation_markdown, history, mode_label
 
 UI = Path(__file__).resolve().parents[2] / "ui"
@@ -80,6 +81,34 @@ def button(at: AppTest, label: str) -> Any:
     return next(b for b in at.button if b.label == label)
 
 
+def assert_card_shows_caveats_and_exclusions(block: Any, recommendation: dict[str, Any]) -> None:
+    """Each ranked mode's caveats in its own expander (marked as caveats), and every excluded mode with its reason.
+
+    The expected text is the API's recommendation, escaped as the card escapes it; a caveat or an exclusion
+    the card drops, moves to another mode or shows as a reason fails here.
+    """
+    explained = [item for item in recommendation["ranking"] if item["reasons"] or item["caveats"]]
+    expanders = [e for e in block.expander if "reason" in e.label or "caveat" in e.label]
+    assert len(expanders) == len(explained)  # one per ranked mode, in ranking order
+    for item, expander in zip(explained, expanders, strict=True):
+        count = len(item["caveats"])
+        if count:
+            assert expander.label.endswith(f"{count} caveat" if count == 1 else f"{count} caveats")
+        lines = "\n".join(texts(expander)).splitlines()
+        for caveat in item["caveats"]:
+            assert any(line.startswith(f"- {CAVEAT} {safe_markdown(caveat['text'])}") for line in lines), caveat
+    shown = texts(block)
+    if not recommendation["excluded"]:
+        assert "**Excluded**" not in shown
+        return
+    assert "**Excluded**" in shown
+    listed = shown[shown.index("**Excluded**") + 1].splitlines()
+    assert len(listed) == len(recommendation["excluded"])
+    for line, excluded in zip(listed, recommendation["excluded"], strict=True):
+        label, reason = mode_label(excluded["mode"]), safe_markdown(excluded["reason"]["text"])
+        assert line.startswith(f"- {EXCLUDED} **{label}**: {reason}"), (line, excluded)
+
+
 # --- the chat ------------------------------------------------------------------------------------------------
 
 
@@ -111,6 +140,8 @@ def test_ask_shows_the_cited_answer_with_its_sources_and_card(ui: AppTest, live_
     reasons = "\n".join(t for e in assistant.expander if "reason" in e.label for t in texts(e))
     assert "Sidecar is rated 5/5 for security" in reasons
     assert "[1]" in reasons  # the card's reasons point at the same numbered sources
+    assert any(item["caveats"] for item in expected["recommendation"]["ranking"])  # so the caveats are checked
+    assert_card_shows_caveats_and_exclusions(assistant, expected["recommendation"])
     assert len(ui.feedback) == 1
     assert not ui.error
 
@@ -185,37 +216,43 @@ def test_feedback_reaches_the_api(ui: AppTest, live_api: LiveServer, rating: int
 
 
 @pytest.mark.parametrize(
-    ("levels", "facts", "first"),
+    ("stated", "first", "excluded"),
     [
-        ({"security": "high"}, ["regulated"], "sidecar"),
-        ({"simplicity": "high"}, [], "ambient"),
-        ({}, ["cilium"], "cilium"),
+        ({"security": "high", "regulated": True}, "sidecar", []),
+        ({"simplicity": "high"}, "ambient", []),
+        ({"cilium": True}, "cilium", []),
+        ({"grpc": "none"}, "ambient", ["grpc"]),  # proxyless meshes only gRPC traffic: a hard rule
+        ({"no_restarts": True}, "ambient", ["sidecar", "grpc"]),  # both need restarts to enrol
     ],
 )
 def test_the_requirements_form_ranks_the_modes(
-    ui: AppTest, live_api: LiveServer, levels: dict[str, str], facts: list[str], first: str
+    ui: AppTest, live_api: LiveServer, stated: dict[str, str | bool], first: str, excluded: list[str]
 ) -> None:
-    for name, level in levels.items():
-        ui.select_slider(key=f"req-{name}").set_value(level)
-    for name in facts:
-        ui.checkbox(key=f"req-{name}").check()
+    for name, value in stated.items():
+        if value is True:
+            ui.checkbox(key=f"req-{name}").check()
+        elif name in app.PRIORITIES:
+            ui.select_slider(key=f"req-{name}").set_value(value)
+        else:
+            ui.selectbox(key=f"req-{name}").set_value(value)
     button(ui, "Recommend").click().run()
 
     assert not ui.exception
     assert ui.segmented_control[0].value == app.RECOMMENDATION
     recommendation = ui.session_state["form_result"]["recommendation"]
-    stated = {**dict.fromkeys(app.PRIORITIES, "medium"), **levels, **dict.fromkeys(facts, True)}
-    expected = httpx.post(f"{live_api.url}/v1/recommend", json={"requirements": stated}).json()
+    body = {**dict.fromkeys(app.PRIORITIES, "medium"), **stated}
+    expected = httpx.post(f"{live_api.url}/v1/recommend", json={"requirements": body}).json()
     assert recommendation == expected
     assert recommendation["ranking"][0]["mode"] == first
+    assert [item["mode"] for item in expected["excluded"]] == excluded
     shown = texts(ui.main)
     label = mode_label(first)
     assert any(t.startswith(f"Best fit: **{label}**") for t in shown)
     assert [p.proto.text.split("** —")[0] for p in ui.main.get("progress")] == [
         f"**{r['rank']}. {mode_label(r['mode'])}" for r in expected["ranking"]
     ]
-    for excluded in expected["excluded"]:
-        assert any(f"**{mode_label(excluded['mode'])}**: {excluded['reason']['text'][:40]}" in t for t in shown)
+    assert any(item["caveats"] for item in expected["ranking"])  # so the caveats are checked
+    assert_card_shows_caveats_and_exclusions(ui.main, expected)
     assert ("**What would change this**" in shown) == bool(expected["counterfactuals"])
     assert any("([source](https://" in t for t in shown)  # reasons link to their rating's source
 
