@@ -107,7 +107,10 @@ def fit_to_content(page: Page) -> None:
             '[data-testid="stMain"], [data-testid="stAppScrollToBottomContainer"], [data-testid="stSidebarContent"]'
         )).map(e => e.scrollHeight))"""
     )
-    page.set_viewport_size({"width": 1280, "height": min(max(int(height) + 40, 900), 6000)})
+    bottom = page.get_by_test_id("stBottom")  # the chat input (on the chat tab), fixed over the end of the content
+    box = bottom.bounding_box() if bottom.count() else None
+    margin = 40 + (int(box["height"]) if box else 0)
+    page.set_viewport_size({"width": 1280, "height": min(max(int(height) + margin, 900), 6000)})
     page.wait_for_timeout(500)  # let Streamlit re-lay out at the new size
 
 
@@ -162,6 +165,7 @@ def test_a_question_streams_a_cited_answer_with_its_recommendation(
 
     fit_to_content(page)
     save(page, tmp_path, "answer.png")
+    page.add_style_tag(content='[data-testid="stBottom"] {display: none}')  # nothing laid over the card alone
     save(card, tmp_path, "recommendation.png")
 
     with page.expect_download() as download:
