@@ -195,14 +195,19 @@ def test_feedback_survives_a_server_restart(tmp_path: Path, built_index: Path, e
         assert summary["recent"][0]["answer_id"] == answer["id"] and summary["recent"][0]["comment"] == "ok"
 
 
-def test_no_input_makes_a_server_error(live_api: LiveServer) -> None:
-    """schemathesis against the live OpenAPI schema: generated inputs for every operation, never a 5xx."""
+@pytest.mark.parametrize("mode", [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE])
+def test_no_input_makes_a_server_error(live_api: LiveServer, mode: schemathesis.GenerationMode) -> None:
+    """schemathesis against the live OpenAPI schema: inputs the schema allows and inputs it forbids, for every
+    operation; never a 5xx."""
     api = schemathesis.openapi.from_url(f"{live_api.url}/openapi.json")
     operations = [result.ok() for result in api.get_all_operations()]
     assert len(operations) >= 12
+    if mode is schemathesis.GenerationMode.NEGATIVE:  # forbidden input needs a body or a query to carry it
+        operations = [op for op in operations if op.body or any(p.location == "query" for p in op.iter_parameters())]
+        assert len(operations) >= 6
     for operation in operations:
 
-        @given(case=operation.as_strategy())
+        @given(case=operation.as_strategy(generation_mode=mode))
         @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def call(case: schemathesis.Case) -> None:
             response = case.call(base_url=live_api.url, timeout=60)
