@@ -1,13 +1,16 @@
-"""A real uvicorn server on 127.0.0.1 for end-to-end tests (started in a thread, like httpx's serve_in_thread)."""
+"""Real servers on 127.0.0.1 for end-to-end tests: the API in a thread (like httpx's serve_in_thread), or any
+server as a process of its own."""
 
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import uvicorn
@@ -54,3 +57,29 @@ def serve(settings: Settings, service: Service | None = None) -> Iterator[LiveSe
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+@contextmanager
+def process(args: list[str], env: dict[str, str], ready: str, log: Path, *, cwd: Path | None = None) -> Iterator[str]:
+    """Start a server process (its output in `log`), wait until GET `ready` answers 200, stop it afterwards."""
+    with log.open("w") as output:
+        proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=output, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if httpx.get(ready, timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert proc.poll() is None, log.read_text()[-2000:]
+                assert time.monotonic() < deadline, log.read_text()[-2000:]
+                time.sleep(0.2)
+            yield ready.rsplit("/", 1)[0]
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=15)

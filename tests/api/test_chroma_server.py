@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -16,45 +12,23 @@ import pytest
 from assistant.config import Settings
 from assistant.embeddings import Embedder
 from assistant.indexing.build import build_index
-from tests.live import free_port
+from tests.live import free_port, process
 
 pytestmark = pytest.mark.slow
 CHROMA = Path(sys.executable).with_name("chroma")
-
-
-@contextmanager
-def process(args: list[str], env: dict[str, str], ready: str, log: Path) -> Iterator[str]:
-    """Start a server process, wait until GET `ready` answers 200, stop it afterwards."""
-    with log.open("w") as output:
-        proc = subprocess.Popen(args, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if httpx.get(ready, timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert proc.poll() is None, log.read_text()[-2000:]
-                assert time.monotonic() < deadline, log.read_text()[-2000:]
-                time.sleep(0.2)
-            yield ready.rsplit("/", 1)[0]
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
 
 
 def test_two_api_processes_share_one_chroma_server(tmp_path: Path, embedder: Embedder) -> None:
     port = free_port()
     chroma_url = f"http://127.0.0.1:{port}"
     chroma = [str(CHROMA), "run", "--path", str(tmp_path / "chroma"), "--host", "127.0.0.1", "--port", str(port)]
-    with process(chroma, {}, f"{chroma_url}/api/v2/heartbeat", tmp_path / "chroma.log"):
+    with process(chroma, dict(os.environ), f"{chroma_url}/api/v2/heartbeat", tmp_path / "chroma.log"):
         report = build_index(Settings(_env_file=None, chroma_url=chroma_url, data_dir=tmp_path / "builder"), embedder)
         assert report.embedded == report.chunks > 400
         answers = []
         for name in ("a", "b"):
             api_port = free_port()
-            env = {"ASSISTANT_CHROMA_URL": chroma_url, "ASSISTANT_DATA_DIR": str(tmp_path / name)}
+            env = {**os.environ, "ASSISTANT_CHROMA_URL": chroma_url, "ASSISTANT_DATA_DIR": str(tmp_path / name)}
             command = [sys.executable, "-m", "assistant", "serve", "--port", str(api_port)]
             with process(command, env, f"http://127.0.0.1:{api_port}/readyz", tmp_path / f"api-{name}.log") as url:
                 question = {"question": "How much memory does one ztunnel use?"}

@@ -10,7 +10,6 @@ import re
 import shutil
 import socket
 import struct
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ from assistant.config import Settings
 from assistant.embeddings import Embedder
 from assistant.indexing.build import build_index
 from assistant.service import Service
-from tests.live import LiveServer, free_port, serve
+from tests.live import LiveServer, free_port, process, serve
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +62,7 @@ def test_each_key_has_its_own_rate_limit(keyed_api: LiveServer) -> None:
 @dataclass
 class ServeProcess:
     port: int
-    stderr: Path
+    log: Path  # what the process wrote (on stderr: stdout stays empty)
 
     @property
     def url(self) -> str:
@@ -74,31 +73,16 @@ class ServeProcess:
 def served_without_keys(
     built_index: Path, models_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServeProcess]:
-    """`assistant serve --host 0.0.0.0` as an operator would start it, with no API keys; its stderr kept in a file.
+    """`assistant serve --host 0.0.0.0` as an operator would start it, with no API keys; its output kept in a file.
     It runs in an empty folder with no ASSISTANT_* variables but the index's and the model's, so no .env or
     shell can add keys."""
     workdir = tmp_path_factory.mktemp("serve")
     env = {name: value for name, value in os.environ.items() if not name.startswith("ASSISTANT_")}
     env |= {"ASSISTANT_DATA_DIR": str(built_index), "ASSISTANT_MODEL_CACHE_DIR": str(models_dir)}
-    served = ServeProcess(port=free_port(), stderr=workdir / "stderr.log")
+    served = ServeProcess(port=free_port(), log=workdir / "serve.log")
     command = [sys.executable, "-m", "assistant", "serve", "--host", "0.0.0.0", "--port", str(served.port)]
-    with served.stderr.open("w") as stderr:
-        proc = subprocess.Popen(command, cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if httpx.get(f"{served.url}/readyz", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert proc.poll() is None, served.stderr.read_text()[-2000:]
-                assert time.monotonic() < deadline, served.stderr.read_text()[-2000:]
-                time.sleep(0.2)
-            yield served
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+    with process(command, env, f"{served.url}/readyz", served.log, cwd=workdir):
+        yield served
 
 
 def listening_addresses(port: int) -> set[ipaddress.IPv4Address | ipaddress.IPv6Address]:
@@ -128,7 +112,7 @@ def outward_address() -> str | None:
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads the kernel's socket table (Linux)")
 def test_without_keys_serve_binds_to_loopback_only_and_says_so(served_without_keys: ServeProcess) -> None:
-    warning, notice, *_ = served_without_keys.stderr.read_text().splitlines()
+    warning, notice, *_ = served_without_keys.log.read_text().splitlines()
     assert warning.startswith("warning: no API keys configured") and "refusing to bind 0.0.0.0" in warning
     assert notice == "No API keys configured: serving on 127.0.0.1 only, without authentication."
     assert httpx.get(f"{served_without_keys.url}/v1/modes").status_code == 200  # and no key is asked for
@@ -149,7 +133,7 @@ def test_log_lines_are_json_with_the_request_id_of_the_response(served_without_k
 
     deadline = time.monotonic() + 10  # the request line is written just after the response
     while True:
-        written = served_without_keys.stderr.read_text()
+        written = served_without_keys.log.read_text()
         lines = written[: written.rfind("\n") + 1].splitlines()[2:]  # whole lines, after the two start messages
         entries = [json.loads(line) for line in lines]  # every log line is one JSON object
         logged = {e["request_id"]: e for e in entries if e["msg"] == "request" and e["request_id"] in ids}
