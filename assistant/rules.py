@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from assistant.domain.features import MEETS, MISSES, FeatureStatus, feature_ref
 from assistant.domain.ratings import Ratings, Status, Strength, capability_ref, rating_ref
 from assistant.domain.recommendation import (
     Contribution,
@@ -45,18 +46,20 @@ class _Situation:
 
     levels: dict[Priority, Level | None]
     facts: dict[Fact, str]
+    needs: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, requirements: Requirements) -> _Situation:
         return cls(
             levels={priority: requirements.level(priority) for priority in Priority},
             facts={fact: requirements.fact(fact) for fact in Fact},
+            needs=requirements.needs,
         )
 
     def apply(self, change: Change) -> _Situation:
         if change.kind == "priority":
-            return _Situation({**self.levels, Priority(change.name): Level(change.after)}, self.facts)
-        return _Situation(self.levels, {**self.facts, Fact(change.name): change.after})
+            return _Situation({**self.levels, Priority(change.name): Level(change.after)}, self.facts, self.needs)
+        return _Situation(self.levels, {**self.facts, Fact(change.name): change.after}, self.needs)
 
 
 @dataclass
@@ -156,11 +159,39 @@ def _evaluate(
                 evaluation.adjustment -= scoring.penalty_missing
                 if explain:
                     evaluation.caveats.append(Reason(text=f"{mode.label} {rule.miss}: {fact.note}", ref=ref))
+        _judge_needs(evaluation, situation.needs, ratings, explain=explain)
         evaluation.points = round(points + evaluation.adjustment, 9)
         if explain:
             evaluation.caveats = _rating_caveats(mode, levels, ratings) + evaluation.caveats
         evaluations.append(evaluation)
     return evaluations
+
+
+def _judge_needs(evaluation: _Evaluation, needs: tuple[str, ...], ratings: Ratings, *, explain: bool) -> None:
+    """The feature matrix's verdict on each feature the user needs: a fit, a caveat, a penalty or an exclusion."""
+    if ratings.features is None:
+        return
+    scoring, mode = ratings.scoring, evaluation.mode
+    for name in needs:
+        feature = ratings.features.features[name]
+        if feature.fact is not None:
+            continue  # that requirement fact's capability rule judges it, once
+        cell, ref = feature.modes[mode], feature_ref(name, mode)
+        said = f"{feature.label}: {cell.status.label} in {mode.label} since {cell.since}. {cell.note}"
+        if cell.status in MEETS:
+            if explain:
+                evaluation.fits.append(Reason(text=said, ref=ref))
+        elif cell.status in MISSES and feature.need == "hard":
+            if evaluation.exclusion is None:
+                evaluation.exclusion = Reason(text=said, ref=ref)
+        else:
+            missing = cell.status in MISSES
+            unknown = cell.status is FeatureStatus.UNKNOWN
+            evaluation.adjustment -= (
+                scoring.penalty_missing if missing else scoring.penalty_unknown if unknown else scoring.penalty_partial
+            )
+            if explain:
+                evaluation.caveats.append(Reason(text=said, ref=ref))
 
 
 def _order(evaluations: list[_Evaluation], ratings: Ratings) -> list[_Evaluation]:

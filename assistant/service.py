@@ -22,7 +22,7 @@ from assistant.domain.recommendation import Recommendation
 from assistant.domain.requirements import Requirements, parse_requirements
 from assistant.domain.vocabulary import MODE_LABELS, MODE_SUMMARIES, Dimension, Mode
 from assistant.embeddings import Embedder, make_embedder
-from assistant.errors import TooLargeError, UserError
+from assistant.errors import ConfigError, InvalidRequirementError, TooLargeError, UserError
 from assistant.feedback import FeedbackRecord, FeedbackStore, FeedbackSummary, Rating
 from assistant.indexing.build import BuildReport, build_index
 from assistant.responder import Responder, StreamEvent, compared_modes, stream_events
@@ -105,9 +105,43 @@ class Service:
             },
         }
 
+    def features_table(self, *, feature: str | None = None, mode: Mode | None = None) -> dict[str, Any]:
+        """The feature and status matrix (every cell with status, since, note, source and read date), optionally
+        one feature's row or one mode's column."""
+        matrix = self.ratings.features
+        if matrix is None:
+            raise ConfigError("The corpus has no feature matrix.", hint="Add features.yaml beside ratings.yaml.")
+        if feature is not None and feature not in matrix.features:
+            raise InvalidRequirementError(
+                f"unknown feature {feature!r}", hint=f"Known features: {', '.join(matrix.features)}."
+            )
+        modes = [mode] if mode is not None else list(Mode)
+        rows = {name: row for name, row in matrix.features.items() if feature in (None, name)}
+        return {
+            "as_of": matrix.as_of.isoformat(),
+            "modes": [m.value for m in modes],
+            "features": {
+                name: {
+                    "label": row.label,
+                    "group": row.group.value,
+                    "need": row.need,
+                    "differs": row.differs(),
+                    "modes": {m.value: row.modes[m].model_dump(mode="json") for m in modes},
+                }
+                for name, row in rows.items()
+            },
+        }
+
     def recommend(self, requirements: Requirements | Mapping[str, Any]) -> Recommendation:
         if not isinstance(requirements, Requirements):
             requirements = parse_requirements(requirements)
+        known = self.ratings.features.features if self.ratings.features is not None else {}
+        unknown = [need for need in requirements.needs if need not in known]
+        if unknown:
+            raise InvalidRequirementError(
+                f"needs: unknown feature {', '.join(map(repr, unknown))}",
+                hint="Feature ids are listed by GET /v1/features and `assistant features`.",
+            )
         return recommend(requirements, self.ratings)
 
     def ask(self, question: str, history: Sequence[Turn | Mapping[str, Any]] = ()) -> Answer:

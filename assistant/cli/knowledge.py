@@ -1,4 +1,4 @@
-"""Commands over the knowledge base: index, ingest, search, ratings."""
+"""Commands over the knowledge base: index, ingest, search, ratings, features."""
 
 from __future__ import annotations
 
@@ -92,3 +92,28 @@ def ratings(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
     typer.echo("")
     caps = [[cap["label"], *(cap["modes"][m]["status"] for m in modes)] for cap in table["capabilities"].values()]
     typer.echo(render.table(["capability", *modes], caps))
+
+
+@app.command()
+def features(
+    mode: Annotated[Mode | None, typer.Option("--mode", help="Only this mode's column.")] = None,
+    feature: Annotated[str | None, typer.Option("--feature", help="Only this feature's row (by id).")] = None,
+    differ: Annotated[bool, typer.Option("--differ", help="Only the rows where the modes differ.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The feature and status matrix: which feature works in which mode, since when, with its source."""
+    table = service().features_table(feature=feature, mode=mode)
+    if differ:
+        table["features"] = {name: row for name, row in table["features"].items() if row["differs"]}
+    if as_json:
+        emit_json(table)
+        return
+    modes = table["modes"]
+    rows = [[name, *(row["modes"][m]["status"].replace("_", " ") for m in modes)] for name, row in table["features"].items()]
+    typer.echo(render.table(["feature", *modes], rows))
+    if mode is not None or feature is not None:
+        typer.echo("")
+        for name, row in table["features"].items():
+            for m in modes:
+                cell = row["modes"][m]
+                typer.echo(f"{name} [{m}] since {cell['since']} ({cell['since_date']}): {cell['note']} {cell['source']}")

@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.corpus.features import FEATURES_FILE, load_features
 from assistant.corpus.markdown import parse_corpus_document, parse_user_markdown
 from assistant.corpus.ratings import check_references, load_ratings
 from assistant.domain.documents import Document
@@ -17,6 +18,7 @@ __all__ = [
     "corpus_fingerprint",
     "load_corpus",
     "load_documents",
+    "load_features",
     "load_ratings",
     "parse_user_markdown",
 ]
@@ -33,7 +35,7 @@ class Corpus:
 def corpus_files(corpus_dir: Path) -> list[Path]:
     if not corpus_dir.is_dir():
         raise CorpusError(str(corpus_dir), None, "corpus directory not found", hint="Set ASSISTANT_CORPUS_DIR.")
-    return sorted([*corpus_dir.glob("*.md"), corpus_dir / RATINGS_FILE])
+    return sorted([*corpus_dir.glob("*.md"), corpus_dir / RATINGS_FILE, corpus_dir / FEATURES_FILE])
 
 
 def load_documents(corpus_dir: Path) -> list[Document]:

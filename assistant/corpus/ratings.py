@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from assistant.corpus.features import FEATURES_FILE, load_features
 from assistant.corpus.yaml_source import YamlSource
 from assistant.domain.documents import Document
 from assistant.domain.ratings import Ratings, SourceRef
@@ -19,9 +20,11 @@ def load_ratings(path: Path) -> Ratings:
     if not isinstance(source.data, dict):
         raise CorpusError(str(path), 1, "the ratings file must be a mapping (modes, dimensions, ratings, ...)")
     try:
-        return Ratings.model_validate(source.data)
+        ratings = Ratings.model_validate(source.data)
     except ValidationError as exc:
         raise source.error(exc) from exc
+    features = path.with_name(FEATURES_FILE)  # the feature matrix sits beside the ratings when the corpus has one
+    return ratings.model_copy(update={"features": load_features(features)}) if features.is_file() else ratings
 
 
 def check_references(ratings: Ratings, documents: list[Document], path: Path) -> None:

@@ -15,6 +15,7 @@ class ChunkKind(StrEnum):
     DOC = "doc"  # a section of a corpus document
     RATING = "rating"  # a rating's rationale from ratings.yaml
     CAPABILITY = "capability"  # a capability fact from ratings.yaml
+    FEATURE = "feature"  # a cell of the feature matrix in features.yaml
     USER = "user"  # a team's own document added with `assistant ingest`
 
 

@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from assistant.domain.features import FeatureMatrix
 from assistant.domain.vocabulary import Dimension, Fact, Level, Mode, Priority
 
 Url = Annotated[str, Field(pattern=r"^https?://\S+$")]
@@ -156,6 +157,7 @@ class Ratings(Strict):
     implications: tuple[Implication, ...] = ()
     caveats: dict[Mode, tuple[StandingCaveat, ...]] = Field(default_factory=dict)
     scoring: Scoring
+    features: FeatureMatrix | None = Field(None, description="corpus/features.yaml, beside the ratings.")
 
     @model_validator(mode="after")
     def _complete(self) -> Ratings:

@@ -16,7 +16,7 @@ class Reason(Frozen):
     """A sentence about a mode and the id of the rating or capability it comes from (a citable chunk)."""
 
     text: str
-    ref: str = Field(description="rating:<mode>:<dimension> or capability:<name>:<mode>")
+    ref: str = Field(description="rating:<mode>:<dimension>, capability:<name>:<mode> or feature:<name>:<mode>")
 
 
 class Contribution(Frozen):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from assistant.domain.vocabulary import LEVEL_ORDER, Fact, GrpcUse, Level, Priority
 from assistant.errors import InvalidRequirementError
@@ -27,6 +27,9 @@ class Requirements(BaseModel):
     envoyfilter: bool | None = None
     regulated: bool | None = None
     no_restarts: bool | None = None
+    needs: tuple[str, ...] = Field(
+        (), description="Features of the feature matrix (GET /v1/features) the platform needs, by id."
+    )
 
     def level(self, priority: Priority) -> Level | None:
         value: Level | None = getattr(self, priority.value)
@@ -42,11 +45,17 @@ class Requirements(BaseModel):
         return str(value.value)
 
     def stated(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_none=True)
+        stated = self.model_dump(mode="json", exclude_none=True)
+        if not self.needs:
+            del stated["needs"]
+        return stated
 
     def merged(self, newer: Requirements) -> Requirements:
         """These requirements updated with everything `newer` states."""
-        return self.model_copy(update={name: getattr(newer, name) for name in newer.stated()})
+        update = {name: getattr(newer, name) for name in newer.stated()}
+        if newer.needs:  # needs add up over a conversation
+            update["needs"] = tuple(dict.fromkeys([*self.needs, *newer.needs]))
+        return self.model_copy(update=update)
 
     def apply(self, change: Change) -> Requirements:
         return Requirements.model_validate({**self.stated(), change.name: change.after})

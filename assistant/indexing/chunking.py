@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from assistant.domain.documents import Chunk, ChunkKind, Document
+from assistant.domain.features import FeatureMatrix, feature_cell_text, feature_ref
 from assistant.domain.ratings import Ratings, capability_ref, rating_ref
 from assistant.domain.text import plain, sentence_spans
 from assistant.domain.vocabulary import Dimension, Mode
 
 RATINGS_DOC_ID = "ratings"
+FEATURES_DOC_ID = "features"
 # Separators stay at the end of the piece before them, so a piece never starts with ". " or ends with "- ".
 _SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ""]
 
@@ -143,6 +145,29 @@ def _ratings_chunks(ratings: Ratings, model_id: str) -> Iterable[ChunkSpec]:
             )
             header = header_for(title, mode.label)
             yield _spec(chunk, (fact.source.url,), header, _hash(model_id, header, text))
+    if ratings.features is not None:
+        yield from _feature_chunks(ratings.features, model_id)
+
+
+def _feature_chunks(matrix: FeatureMatrix, model_id: str) -> Iterable[ChunkSpec]:
+    """Each cell of the feature matrix becomes a citable chunk whose id the rule layer and polar answers use."""
+    for name, feature in matrix.features.items():
+        for mode, cell in feature.modes.items():
+            title = f"Features: {feature.label}"
+            text = feature_cell_text(feature, mode)
+            chunk = Chunk(
+                id=feature_ref(name, mode),
+                doc_id=FEATURES_DOC_ID,
+                title=title,
+                section=mode.label,
+                modes=(mode,),
+                source_url=cell.source,
+                as_of=cell.read.isoformat(),
+                text=text,
+                kind=ChunkKind.FEATURE,
+            )
+            header = header_for(title, mode.label)
+            yield _spec(chunk, (cell.source,), header, _hash(model_id, header, text))
 
 
 def _spec(chunk: Chunk, source_urls: tuple[str, ...], header: str, content_hash: str) -> ChunkSpec:

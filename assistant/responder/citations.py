@@ -148,7 +148,7 @@ def supports(chunk: Chunk, segment: str) -> bool:
         dimension = chunk.section.lower()
         if score and mode in said and f"{score.group(1)}/5" in said and dimension in said:
             return True
-    if chunk.kind is ChunkKind.CAPABILITY:
+    if chunk.kind in (ChunkKind.CAPABILITY, ChunkKind.FEATURE):
         note = _normal(chunk.text.split(". ", 1)[-1])
         if note and note in said:
             return True

@@ -1,4 +1,4 @@
-"""GET /v1/search, /v1/modes, /v1/ratings."""
+"""GET /v1/search, /v1/modes, /v1/ratings, /v1/features."""
 
 from __future__ import annotations
 
@@ -50,3 +50,15 @@ def modes(service: ServiceDep, _client: ClientDep) -> list[ModePublic]:
 def ratings(service: ServiceDep, _client: ClientDep) -> dict[str, Any]:
     """The ratings matrix (score, rationale, source per mode and dimension) and the capability facts."""
     return service.ratings_table()
+
+
+@router.get("/features", responses=ERRORS)
+def features(
+    service: ServiceDep,
+    _client: ClientDep,
+    feature: Annotated[str | None, Query(max_length=100, description="Only this feature's row (by id).")] = None,
+    mode: Annotated[Mode | None, Query(description="Only this mode's column.")] = None,
+) -> dict[str, Any]:
+    """The feature and status matrix: per feature and mode a status, the release and date it holds since, a
+    note, the source URL and the date the source was read."""
+    return service.features_table(feature=feature, mode=mode)
