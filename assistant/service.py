@@ -15,17 +15,17 @@ from assistant.answer_cache import AnswerCache, cache_key
 from assistant.config import Settings
 from assistant.corpus import load_ratings
 from assistant.domain.answers import Answer
-from assistant.domain.conversation import Intent, Turn
+from assistant.domain.conversation import Turn
 from assistant.domain.documents import Passage
-from assistant.domain.ratings import Ratings, rating_ref
+from assistant.domain.ratings import Ratings
 from assistant.domain.recommendation import Recommendation
 from assistant.domain.requirements import Requirements, parse_requirements
-from assistant.domain.vocabulary import MODE_LABELS, MODE_SUMMARIES, Dimension, Mode
+from assistant.domain.vocabulary import MODE_LABELS, MODE_SUMMARIES, Mode
 from assistant.embeddings import Embedder, make_embedder
 from assistant.errors import ConfigError, InvalidRequirementError, TooLargeError, UserError
 from assistant.feedback import FeedbackRecord, FeedbackStore, FeedbackSummary, Rating
 from assistant.indexing.build import BuildReport, build_index
-from assistant.responder import Responder, StreamEvent, compared_modes, stream_events
+from assistant.responder import Responder, StreamEvent, stream_events
 from assistant.responder.citations import CitationProblem, check_citations
 from assistant.responder.llm import LLMWriter, make_chat_model
 from assistant.retrieval import IndexStatus, Retriever
@@ -196,13 +196,7 @@ class Service:
 
     def check_answer(self, answer: Answer) -> list[CitationProblem]:
         """Every citation invariant `answer` breaks (none, for answers this service produced)."""
-        allowed = {passage.chunk_id for passage in answer.retrieved}
-        if answer.recommendation is not None:
-            allowed |= answer.recommendation.refs()
-        for profiled in answer.profiles:
-            allowed |= profiled.refs()
-        if answer.intent is Intent.COMPARE:
-            allowed |= {rating_ref(mode, dimension) for mode in compared_modes(answer.modes) for dimension in Dimension}
+        allowed = {passage.chunk_id for passage in answer.retrieved} | set(answer.grounds)
         chunks = {c.chunk_id: chunk for c in answer.citations if (chunk := self.retriever.chunk(c.chunk_id))}
         missing = [
             CitationProblem(f"[{c.n}]", f"{c.chunk_id} is not in the index")

@@ -109,11 +109,15 @@ def features(
         emit_json(table)
         return
     modes = table["modes"]
-    rows = [[name, *(row["modes"][m]["status"].replace("_", " ") for m in modes)] for name, row in table["features"].items()]
+    rows = [
+        [name, *(row["modes"][m]["status"].replace("_", " ") for m in modes)] for name, row in table["features"].items()
+    ]
     typer.echo(render.table(["feature", *modes], rows))
     if mode is not None or feature is not None:
         typer.echo("")
         for name, row in table["features"].items():
             for m in modes:
                 cell = row["modes"][m]
-                typer.echo(f"{name} [{m}] since {cell['since']} ({cell['since_date']}): {cell['note']} {cell['source']}")
+                typer.echo(
+                    f"{name} [{m}] since {cell['since']} ({cell['since_date']}): {cell['note']} {cell['source']}"
+                )

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.domain.conversation import Intent
+from assistant.domain.conversation import Intent, Kind
 from assistant.domain.recommendation import Profile, Recommendation
 from assistant.domain.requirements import Requirements
 from assistant.domain.vocabulary import Dimension, Mode
@@ -46,6 +46,7 @@ class Answer(BaseModel):
     question: str
     text: str = Field(description="Markdown; claims carry [n] markers that resolve to `citations`.")
     intent: Intent
+    kind: Kind = Field(Kind.OVERVIEW, description="The kind of answer given; `intent` is its four-valued summary.")
     citations: list[Citation]
     recommendation: Recommendation | None = None
     profiles: list[Profile] = Field(
@@ -60,4 +61,8 @@ class Answer(BaseModel):
     confidence: Confidence
     notes: list[str] = Field(default_factory=list, description="E.g. why the optional LLM was not used.")
     retrieved: list[RetrievedPassage] = Field(default_factory=list, description="Passages retrieved, best first.")
+    grounds: list[str] = Field(
+        default_factory=list,
+        description="Rating, capability and feature-matrix facts (ids) the answer may cite besides those passages.",
+    )
     timings: dict[str, float] = Field(default_factory=dict, description="Milliseconds per step.")

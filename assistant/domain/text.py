@@ -11,6 +11,7 @@ import re
 _ABBREVIATIONS = ("e.g.", "i.e.", "vs.", "etc.", "approx.", "cf.", "fig.", "no.", "v.", "mr.", "dr.", "inc.")
 _BOUNDARY = re.compile(r"(?<=[.!?])[\"'”)]?\s+(?=[A-Z0-9\"“'(\[*`])")
 _INITIAL = re.compile(r"(?:^|\s)[A-Z]\.$")  # "R. Chandramouli": an initial, not a sentence end
+_LIST_NUMBER = re.compile(r"\s*\d+\.")  # "1. Label the namespace.": a numbered item's marker, not a sentence
 _BLOCK = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*+]|\d+\.)\s)")
 _MARKUP = re.compile(r"\*\*|__|`|^\s*(?:[-*+]|\d+\.)\s+", re.MULTILINE)
 _POSSESSIVE = re.compile(r"['’]s\b")
@@ -33,7 +34,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         start = block_start
         for boundary in _BOUNDARY.finditer(text, block_start, block_end):
             before = text[start : boundary.start()]
-            if before.lower().endswith(_ABBREVIATIONS) or _INITIAL.search(before):
+            if before.lower().endswith(_ABBREVIATIONS) or _INITIAL.search(before) or _LIST_NUMBER.fullmatch(before):
                 continue
             spans.append((start, boundary.start()))
             start = boundary.end()

@@ -6,23 +6,34 @@ of the rating or capability fact they cite.
 
 from __future__ import annotations
 
-import functools
 import itertools
-import math
 import re
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from assistant.domain.answers import Citation, Confidence
-from assistant.domain.conversation import Aspect, Understanding
-from assistant.domain.documents import Chunk, Passage, ScoredSentence
+from assistant.domain.conversation import Aspect, Kind, Reading
+from assistant.domain.documents import Chunk, Passage
+from assistant.domain.features import FeatureStatus, feature_ref
 from assistant.domain.ratings import Ratings, rating_ref
 from assistant.domain.recommendation import Profile, RankedMode, Reason, Recommendation
-from assistant.domain.text import terms
 from assistant.domain.vocabulary import Dimension, Mode
 from assistant.responder.citations import CitationBook, attach
+from assistant.responder.evidence import (
+    ANSWER_BAR,
+    ASPECT_SENTENCES,
+    CHANGE_SENTENCES,
+    RULE_FACTS_CONFIDENCE,
+    TOPIC_BONUS,
+    answerability,
+    best_sentence_about,
+    event_date,
+    newest_year,
+    period_of,
+    read_sentence,
+    select_sentences,
+)
 from assistant.understanding import lexicon
 
 HELP_TEXT = (
@@ -50,85 +61,6 @@ UNKNOWN_TEXT = (
     "modes (sidecar, ambient, Cilium and proxyless gRPC): their architecture, security, resource cost, latency, "
     "maturity, operations and the published figures."
 )
-
-# An explanation is given only when a chosen sentence is close to the question and carries its rarer words, and
-# the question names nothing the corpus never mentions (another product, an unknown release); see answerability.
-# Calibrated on 57 answerable and 17 unanswerable questions (the public explain fixtures and probes); below the
-# bar the answer is "I don't know from my sources".
-ANSWER_FLOOR = 0.42
-ANSWER_BAR = 0.70
-SENTENCE_COVERAGE_WEIGHT = 0.2
-COVERAGE_WEIGHT = 0.1
-UNSEEN_WEIGHT = 0.5
-EXPLAIN_SENTENCES = 4
-ASPECT_SENTENCES = 2  # after a mode's rated strong or weak points, the sources' best sentences on them
-CHANGE_SENTENCES = 8  # what changed in a period: its most relevant dated events
-RULE_FACTS_CONFIDENCE = 0.85  # points read from the ratings file: as sure as its sources, not a retrieval guess
-SAME_CHUNK_PENALTY = 0.04  # prefer sentences from different passages
-# A sentence repeats an earlier one (see `repeats`) above these: term overlap (Jaccard), embedding similarity, and
-# a lower similarity when it also brings the same figures. Set from paraphrase pairs the corpus holds (0.80-0.93).
-SAME_WORDS = 0.6
-SAME_MEANING = 0.85
-CLOSE_MEANING = 0.75
-TOPIC_BONUS = 0.08  # a sentence about the asked dimension (cost, latency, maturity...)
-FIGURE_BONUS = 0.06  # a sentence with a measured figure, when the question asks about cost or latency
-DEFINITION_BONUS = 0.1  # "X is ..." when the question is "what is X?"
-_FIGURE = re.compile(r"\d[\d.,]*\s?(?:vcpu|mcpu|mb|mib|gb|ms|%|rps|requests per second)\b")
-_MEASURED = {Dimension.RESOURCE_EFFICIENCY, Dimension.PERFORMANCE}
-# A sentence dated in the year the question names, or, when it asks about now, in the newest year the passages name.
-DATED_BONUS = 0.06
-UNDATED_PENALTY = 0.15  # a sentence with no date cannot answer "when did ambient go GA?"
-_WHEN = re.compile(r"\s*(?:when (?:did|was|were|will|has|had)|since when|in (?:which|what) year|(?:what|which) year)\b")
-_NOW = re.compile(r"\b(?:still|now|today|currently|current|latest|anymore|these days|at the moment)\b")
-# A status question ("is X production ready?") asks about now too, unless it asks when or what happened first.
-_PAST = re.compile(
-    r"\bwhen\b|\b(?:which|what) (?:version|release)\b|\bfirst\b|\boriginal|\bhistory\b|\b20\d\d\b"
-    r"|\b(?:was|were|did|became)\b"
-)
-_MONTHS = [
-    *("january", "february", "march", "april", "may", "june"),
-    *("july", "august", "september", "october", "november", "december"),
-]
-_DATE = re.compile(  # "2025-07-28", "October 2025", "2023": when a sentence says its event happened
-    rf"\b(?P<iso>20\d\d-\d\d(?:-\d\d)?)\b|\b(?P<month>{'|'.join(_MONTHS)}) (?P<year>20\d\d)\b|\b(?P<bare>20\d\d)\b"
-)
-_READ = re.compile(r"\b(?:read|as of|accessed|until|dated)\b[^;)]{0,30}$")  # "read in the Istio 1.29 era, <date>"
-_PERIOD = re.compile(r"(?P<first>20\d\d)(?:\s*[–-]\s*(?P<last>20\d\d))?\b")
-_NUMBER = re.compile(r"\d+(?:[.,/-]\d+)*")  # a figure, a version or a date (2025-07-28) as one token
-_WHAT_IS = re.compile(r"^\s*(?:what(?:'s| is| are)|define)\s+(?:an?\s+|the\s+)?(?P<subject>[\w .-]+?)\s*\??\s*$")
-OVERLAP_WEIGHT = 0.3  # times the share of the question's (rarity-weighted) words a sentence carries
-HEADING_SHARE = 0.5  # a question word in the sentence's section heading counts half
-
-
-@dataclass(frozen=True, slots=True)
-class _Sentence:
-    """What selection reads from a corpus sentence, worked out once per sentence (see `_read`)."""
-
-    words: frozenset[str]  # its stemmed content words
-    eligible: bool  # a statement: at least six words, not a lead-in to a list
-    lowered: str
-    dimensions: frozenset[Dimension]  # the dimensions it speaks about
-    measured: bool  # carries a measured figure (vCPU, MB, ms...)
-    years: frozenset[str]
-    figures: frozenset[str]  # figures, versions and dates
-
-
-# (-score, passage rank, text, similarity, passage, sentence): sorted, best first, ties broken deterministically
-_Candidate = tuple[float, int, str, float, Passage, ScoredSentence]
-
-
-@functools.lru_cache(maxsize=32_768)  # every answer reads the same corpus sentences again
-def _read(text: str) -> _Sentence:
-    lowered = text.lower()
-    return _Sentence(
-        words=frozenset(terms(text)),
-        eligible=len(text.split()) >= 6 and not text.endswith(":"),
-        lowered=lowered,
-        dimensions=frozenset(d for d, pattern in lexicon.DIMENSION_PATTERNS if pattern.search(lowered)),
-        measured=bool(_FIGURE.search(lowered)),
-        years=frozenset(lexicon.YEAR.findall(text)),
-        figures=frozenset(_NUMBER.findall(text)),
-    )
 
 
 @dataclass(frozen=True)
@@ -179,7 +111,7 @@ class Composer:
     # recommend ------------------------------------------------------------------------------------------------
     def recommend(
         self,
-        understanding: Understanding,
+        reading: Reading,
         rec: Recommendation,
         passages: Sequence[Passage] = (),
         weights: Mapping[str, float] | None = None,
@@ -188,7 +120,7 @@ class Composer:
         best sentence the sources say about the pick, from `passages` retrieved for it."""
         book = CitationBook()
         parts: list[str] = []
-        focus = understanding.focus
+        focus = reading.focus
         if focus is not None and rec.top != focus:  # the first pick: the lead below says so
             parts.append(self._focus(book, rec, focus))
         if not rec.ranking:
@@ -218,7 +150,7 @@ class Composer:
             parts.append("What would change this:\n" + "\n".join(f"- {c.text}" for c in rec.counterfactuals))
         if rec.assumptions:
             parts.append("Assumed: " + " ".join(rec.assumptions))
-        stated = bool(understanding.requirements.stated())
+        stated = bool(reading.requirements.stated())
         score = (0.5 + 0.5 * min(1.0, rec.margin / 0.12)) if rec.ranking else 0.3
         conf = confidence(score if stated else score * 0.6)
         why = "you stated no requirements, so this is the default ranking." if not stated else "the top two are close."
@@ -255,13 +187,13 @@ class Composer:
     # compare --------------------------------------------------------------------------------------------------
     def compare(
         self,
-        understanding: Understanding,
+        reading: Reading,
         modes: Sequence[Mode],
         passages: dict[Mode, list[Passage]],
         weights: Mapping[str, float],
     ) -> Draft:
         book = CitationBook()
-        dimensions = list(understanding.dimensions) or list(Dimension)
+        dimensions = list(reading.dimensions) or list(Dimension)
         header = "| Dimension | " + " | ".join(m.label for m in modes) + " |"
         rows = [header, "|---|" + "---|" * len(modes)]
         for dimension in dimensions:
@@ -291,7 +223,7 @@ class Composer:
         for mode in modes:
             cited = {chunk.id for chunk in book.chunks}  # a rating already in the table says nothing new
             fresh = [passage for passage in passages.get(mode, []) if passage.chunk.id not in cited]
-            sentence = _best_sentence(fresh, understanding, weights, mode, taken)
+            sentence = best_sentence_about(fresh, reading, weights, mode, taken)
             if sentence is not None:
                 passage, text = sentence
                 taken.add(text)
@@ -312,9 +244,9 @@ class Composer:
         return [(ordered[0], "strongest on "), (ordered[-1], "weakest on ")]
 
     # explain --------------------------------------------------------------------------------------------------
-    def explain(self, understanding: Understanding, passages: Sequence[Passage], weights: Mapping[str, float]) -> Draft:
+    def explain(self, reading: Reading, passages: Sequence[Passage], weights: Mapping[str, float]) -> Draft:
         """The best sentences, cited; "I don't know" when they do not answer (`weights`: question words' IDF)."""
-        picked = select_sentences(passages, understanding, weights)
+        picked = select_sentences(passages, reading, weights)
         best = max((score for _, _, score in picked), default=0.0)
         if not picked or answerability(picked, weights) < ANSWER_BAR:
             return fixed(UNKNOWN_TEXT, refused=True, score=0.2)
@@ -326,18 +258,18 @@ class Composer:
         return Draft(text=text, citations=book.citations(), cited=book.chunks, refused=False, confidence=conf)
 
     # what changed -------------------------------------------------------------------------------------------
-    def changes(self, understanding: Understanding, passages: Sequence[Passage], weights: Mapping[str, float]) -> Draft:
+    def changes(self, reading: Reading, passages: Sequence[Passage], weights: Mapping[str, float]) -> Draft:
         """What changed in the years the question names (else in the newest year the passages name): the events
         dated then, about the asked modes if any, one per date, from the passages that record that year (a
         timeline section named after it) if any, releases and status changes first, told in date order."""
-        question = understanding.resolved_question
+        question = reading.resolved_question
         years = frozenset(lexicon.YEAR.findall(question)) or frozenset(filter(None, [newest_year(passages)]))
-        modes = set(understanding.modes)
-        records = [p for p in passages if years & _period(p.chunk.section)]
+        modes = set(reading.modes)
+        records = [p for p in passages if years & period_of(p.chunk.section)]
         ranked: list[tuple[float, int, str, str, Passage]] = []
         for rank, passage in enumerate(records or passages):
             for sentence in passage.sentences:
-                read, when = _read(sentence.text), _when(sentence.text)
+                read, when = read_sentence(sentence.text), event_date(sentence.text)
                 named = set(lexicon.find_modes(read.lowered))
                 if when[:4] in years and read.eligible and (not modes or named & modes):
                     status = TOPIC_BONUS if Dimension.MATURITY in read.dimensions else 0.0
@@ -347,11 +279,11 @@ class Composer:
             # one event per date, its best-matching sentence (a year alone dates many events)
             events.setdefault(when if len(when) > len("2025") else text, (when, text, passage))
         if not events:
-            return self.explain(understanding, passages, weights)
+            return self.explain(reading, passages, weights)
         book = CitationBook()
         told = sorted(list(events.values())[:CHANGE_SENTENCES], key=lambda event: event[:2])
         lines = [f"- {attach(text, book.cite(passage.chunk, quote=text))}" for _, text, passage in told]
-        about = f" about {' and '.join(m.label for m in understanding.modes)}" if modes else ""
+        about = f" about {' and '.join(m.label for m in reading.modes)}" if modes else ""
         lead = f"What the sources record{about} for {' and '.join(sorted(years))}, in date order:"
         return Draft(
             text=lead + "\n" + "\n".join(lines),
@@ -364,7 +296,7 @@ class Composer:
     # strong and weak points ---------------------------------------------------------------------------------
     def describe(
         self,
-        understanding: Understanding,
+        reading: Reading,
         profiles: Sequence[Profile],
         passages: Sequence[Passage],
         weights: Mapping[str, float],
@@ -373,25 +305,17 @@ class Composer:
         sentences of the retrieved passages that best say so."""
         book = CitationBook()
         parts = []
-        for profile, aspect in itertools.product(profiles, understanding.aspects):
+        for profile, aspect in itertools.product(profiles, reading.aspects):
             weak = aspect is Aspect.WEAKNESSES
             every = profile.weaknesses if weak else profile.strengths
-            reasons = [r for r in every if _about(r, understanding.dimensions)]  # "security weaknesses": those only
+            reasons = [r for r in every if _about(r, reading.dimensions)]  # "security weaknesses": those only
             if reasons:
-                lines = [
-                    f"- {self._reason(book, r) if ': ' in r.text else self._caveat(book, r, profile.mode)}"
-                    for r in reasons
-                ]
+                lines = [f"- {self._point(book, r, profile.mode)}" for r in reasons]
                 heading = f"**{profile.mode.label}: {'weak' if weak else 'strong'} points**"
                 parts.append(heading + "\n" + "\n".join(lines))
         if not parts:  # none on what was asked ("the maturity strengths of proxyless gRPC"): what the sources say
-            return self.explain(understanding, passages, weights)
-        cited = {chunk.id for chunk in book.chunks}  # the sources add what the points have not said
-        fresh = [passage for passage in passages if passage.chunk.id not in cited]
-        picked = select_sentences(fresh, understanding, weights)[:ASPECT_SENTENCES]
-        if picked and answerability(picked, weights) >= ANSWER_BAR:
-            quoted = (attach(text, book.cite(passage.chunk, quote=text)) for passage, text, _ in picked)
-            parts.append("From the sources: " + " ".join(quoted))
+            return self.explain(reading, passages, weights)
+        self._add_evidence(parts, book, reading, passages, weights)  # what the points have not said
         return Draft(
             text="\n\n".join(parts),
             citations=book.citations(),
@@ -399,6 +323,179 @@ class Composer:
             refused=False,
             confidence=confidence(RULE_FACTS_CONFIDENCE),
         )
+
+    # overview ------------------------------------------------------------------------------------------------
+    def overview(
+        self,
+        reading: Reading,
+        defining: Mapping[Mode, Sequence[Passage]],
+        profiles: Sequence[Profile],
+        passages: Sequence[Passage],
+        weights: Mapping[str, float],
+    ) -> Draft:
+        """Each mode: what it is (its defining sentence), its status (the maturity rating); for one mode also
+        its two strongest and weakest points and then the sources' best sentences on the question."""
+        book = CitationBook()
+        parts = []
+        for profile in profiles:
+            mode = profile.mode
+            found = _defining(defining.get(mode, ()), reading, mode.label, mode=mode)
+            lead = f"**{mode.label}**"
+            lead += f": {attach(found[1], book.cite(found[0].chunk, quote=found[1]))}" if found else "."
+            rating = self.ratings.rating(mode, Dimension.MATURITY)
+            marker = self._cite_ref(book, rating_ref(mode, Dimension.MATURITY), rating.rationale)
+            lines = [lead, f"Status: rated {rating.score}/5 for maturity. {attach(rating.rationale, marker)}"]
+            if len(profiles) == 1:
+                lines += ["Strong points:", *(f"- {self._reason(book, r)}" for r in profile.strengths[:2])]
+                lines += ["Weak points:", *(f"- {self._point(book, r, mode)}" for r in profile.weaknesses[:2])]
+            parts.append("\n".join(lines))
+        if len(profiles) == 1:
+            self._add_evidence(parts, book, reading, passages, weights)
+        return Draft("\n\n".join(parts), book.citations(), book.chunks, False, confidence(RULE_FACTS_CONFIDENCE))
+
+    # yes or no ---------------------------------------------------------------------------------------------
+    def polar(
+        self,
+        reading: Reading,
+        cells: Sequence[tuple[str, Mode]],
+        passages: Sequence[Passage],
+        weights: Mapping[str, float],
+    ) -> Draft:
+        """A verdict first, decided by the feature matrix's cells for the features and modes asked, then the
+        sources' best sentences; without a cell, no verdict: what the sources say, or "I don't know"."""
+        matrix = self.ratings.features
+        if matrix is None or not cells:
+            explained = self.explain(reading, passages, weights)
+            if explained.refused:
+                return explained
+            text = f"No structured fact of mine decides this; what the sources say: {explained.text}"
+            return Draft(text, explained.citations, explained.cited, False, explained.confidence)
+        book = CitationBook()
+        lines = []
+        for name, mode in cells:
+            cell, feature = matrix.cell(name, mode), matrix.features[name]
+            said = f"{feature.label} with {mode.label}: {cell.status.label} since {cell.since}. {cell.note}"
+            marker = self._cite_ref(book, feature_ref(name, mode), cell.note)
+            lines.append((VERDICTS[cell.status], attach(said, marker)))
+        if len(lines) == 1:
+            parts = [f"{lines[0][0]}: {lines[0][1]}"]
+        else:
+            parts = ["It depends on the mode and feature:\n" + "\n".join(f"- {v}: {text}" for v, text in lines)]
+        self._add_evidence(parts, book, reading, passages, weights)
+        return Draft("\n\n".join(parts), book.citations(), book.chunks, False, confidence(RULE_FACTS_CONFIDENCE))
+
+    # the difference between two things -----------------------------------------------------------------
+    def difference(
+        self,
+        reading: Reading,
+        sides: Sequence[tuple[str, Sequence[Passage]]],
+        passages: Sequence[Passage],
+        weights: Mapping[str, float],
+    ) -> Draft:
+        """What each side is, one line each (its defining sentence), then the sentence that best tells them
+        apart (one naming both, if the sources have it)."""
+        book = CitationBook()
+        lines = []
+        taken: set[str] = set()
+        for name, found in sides:
+            defined = _defining(found, reading, name, taken=taken)
+            if defined is not None:
+                taken.add(defined[1])
+                lines.append(f"- **{name}**: {attach(defined[1], book.cite(defined[0].chunk, quote=defined[1]))}")
+        picked = [p for p in select_sentences(passages, reading, weights, limit=8) if p[1] not in taken]
+        names = [name.lower() for name, _ in sides]
+        both = [p for p in picked if all(n in p[1].lower() for n in names)]
+        if len(lines) < len(sides) or not (both or picked):
+            return self.explain(reading, passages, weights)
+        passage, text, _ = (both or picked)[0]
+        lines.append(f"Key difference: {attach(text, book.cite(passage.chunk, quote=text))}")
+        return Draft("\n".join(lines), book.citations(), book.chunks, False, confidence(0.75))
+
+    # how to do it ----------------------------------------------------------------------------------------
+    def procedure(self, reading: Reading, passages: Sequence[Passage], weights: Mapping[str, float]) -> Draft:
+        """The ordered steps of the passage that best answers the question (its numbered items), else the best
+        sentences."""
+        picked = select_sentences(passages, reading, weights)
+        if not picked or answerability(picked, weights) < ANSWER_BAR:
+            return fixed(UNKNOWN_TEXT, refused=True, score=0.2)
+        for passage, _, _ in picked[:2]:
+            steps = [s.text for s in passage.sentences if _STEP.match(s.text)]
+            if len(steps) >= 2:
+                marker = ""
+                book = CitationBook()
+                lines = []
+                for step in steps[:MAX_STEPS]:
+                    marker = book.cite(passage.chunk, quote=step)
+                    lines.append(attach(step, marker))
+                lead = f"The steps, as {passage.chunk.title} gives them:"
+                text = lead + "\n" + "\n".join(lines)
+                draft = Draft(text, book.citations(), book.chunks, False, confidence(0.8))
+                return self._with_evidence(draft, book, reading, [p for p in passages if p is not passage], weights)
+        return self.explain(reading, passages, weights)
+
+    def _with_evidence(
+        self,
+        draft: Draft,
+        book: CitationBook,
+        reading: Reading,
+        passages: Sequence[Passage],
+        weights: Mapping[str, float],
+    ) -> Draft:
+        parts = [draft.text]
+        self._add_evidence(parts, book, reading, passages, weights, limit=1)
+        return Draft("\n\n".join(parts), book.citations(), book.chunks, draft.refused, draft.confidence)
+
+    def _add_evidence(
+        self,
+        parts: list[str],
+        book: CitationBook,
+        reading: Reading,
+        passages: Sequence[Passage],
+        weights: Mapping[str, float],
+        *,
+        limit: int = ASPECT_SENTENCES,
+    ) -> None:
+        """The sources' best sentences on the question that the parts have not cited yet, if they answer it."""
+        cited = {chunk.id for chunk in book.chunks}
+        fresh = [passage for passage in passages if passage.chunk.id not in cited]
+        picked = select_sentences(fresh, reading, weights)[:limit]
+        if picked and answerability(picked, weights) >= ANSWER_BAR:
+            quoted = (attach(text, book.cite(passage.chunk, quote=text)) for passage, text, _ in picked)
+            parts.append("From the sources: " + " ".join(quoted))
+
+    def _point(self, book: CitationBook, reason: Reason, mode: Mode) -> str:
+        return self._reason(book, reason) if ": " in reason.text else self._caveat(book, reason, mode)
+
+
+VERDICTS: dict[FeatureStatus, str] = {  # a matrix cell as the first word of a yes-or-no answer
+    FeatureStatus.SUPPORTED: "Yes",
+    FeatureStatus.PARTIAL: "Partly",
+    FeatureStatus.EXPERIMENTAL: "Only experimentally",
+    FeatureStatus.DEPRECATED: "No, it is deprecated",
+    FeatureStatus.NOT_SUPPORTED: "No",
+    FeatureStatus.NOT_APPLICABLE: "Not applicable",
+    FeatureStatus.UNKNOWN: "The sources do not say",
+}
+_STEP = re.compile(r"^\s*\d+\.\s")  # a numbered item: one step of a procedure
+MAX_STEPS = 8
+
+
+def _defining(
+    passages: Sequence[Passage],
+    reading: Reading,
+    subject: str,
+    *,
+    mode: Mode | None = None,
+    taken: AbstractSet[str] = frozenset(),
+) -> tuple[Passage, str] | None:
+    """The sentence that best says what `subject` is, among `passages`: one that names it (`mode`, for a
+    mode: one that names that mode first) and is not `taken` yet."""
+    asked = replace(reading, kind=Kind.DEFINITION, components=(subject,), resolved_question=f"What is {subject}?")
+    for passage, text, _ in select_sentences(passages, asked, {}, limit=6):
+        named = lexicon.find_modes(text.lower())[:1] == [mode] if mode else subject.lower() in text.lower()
+        if named and text not in taken:
+            return passage, text
+    return None
 
 
 def _about(reason: Reason, dimensions: Sequence[Dimension]) -> bool:
@@ -408,162 +505,8 @@ def _about(reason: Reason, dimensions: Sequence[Dimension]) -> bool:
         return True
     if reason.ref.startswith("rating:"):
         return Dimension(reason.ref.rsplit(":", 1)[-1]) in dimensions
-    return not _read(reason.text).dimensions.isdisjoint(dimensions)
+    return not read_sentence(reason.text).dimensions.isdisjoint(dimensions)
 
 
 def _no_change(mode: Mode) -> str:
     return f"No single change to your requirements would put {mode.label} first."
-
-
-def answerability(picked: Sequence[tuple[Passage, str, float]], weights: Mapping[str, float]) -> float:
-    """How well the picked sentences answer a question whose words have these IDF `weights` (negative: a name
-    the corpus never mentions): the best sentence's similarity plus its share of the question's weight, plus the
-    share all picked sentences cover, minus the share of unknown names (see ANSWER_BAR)."""
-    total = sum(abs(weight) for weight in weights.values())
-    if not picked or not total:
-        return max((score for _, _, score in picked), default=0.0)
-
-    def covered(words: AbstractSet[str]) -> float:
-        return sum(weight for term, weight in weights.items() if weight > 0 and term in words) / total
-
-    sentences = [(score, _read(text).words) for _, text, score in picked]
-    best = max(score + SENTENCE_COVERAGE_WEIGHT * covered(words) for score, words in sentences)
-    together = covered(set().union(*(words for _, words in sentences)))
-    unknown = sum(-weight for weight in weights.values() if weight < 0) / total
-    return best + COVERAGE_WEIGHT * together - UNSEEN_WEIGHT * unknown
-
-
-def select_sentences(
-    passages: Sequence[Passage],
-    understanding: Understanding,
-    weights: Mapping[str, float],
-    *,
-    limit: int = EXPLAIN_SENTENCES,
-) -> list[tuple[Passage, str, float]]:
-    """The best `limit` sentences: similarity to the question, nudged by mode match, by the question's words they
-    carry (weighted by rarity, `weights`) and by the asked dimension; no near-repeats."""
-    wanted_modes = set(understanding.modes)
-    positive = [(term, weight) for term, weight in weights.items() if weight > 0]
-    total = sum(weight for _, weight in positive) or 1.0
-    topics = frozenset(understanding.dimensions)
-    measured = bool(_MEASURED & topics)
-    question = understanding.resolved_question.lower()
-    status = Dimension.MATURITY in topics and not _PAST.search(question)
-    years = set(lexicon.YEAR.findall(question))
-    if not years and (status or _NOW.search(question)):
-        years = {year for year in [newest_year(passages)] if year}
-    asks_when = _WHEN.match(question) is not None  # "when did ambient go GA?" (not "when should we use it?")
-    asked = _WHAT_IS.match(question)
-    subject = re.escape(asked["subject"]) if asked else ""  # "a waypoint is", "an ambient waypoint is"
-    definition = re.compile(rf"(?:an?\s+|the\s+)?(?:[\w-]+\s+)?{subject}s?\s+(?:is|are)\b") if asked else None
-    candidates: list[_Candidate] = []
-    for rank, passage in enumerate(passages):
-        chunk_modes = set(passage.chunk.modes)
-        specific = 0 < len(chunk_modes) < len(Mode)
-        nudge = -0.01 * rank
-        if wanted_modes and specific:
-            nudge += 0.05 if chunk_modes & wanted_modes else -0.08
-        heading = _read(f"{passage.chunk.title} {passage.chunk.section}").words
-        for sentence in passage.sentences:
-            read = _read(sentence.text)
-            if not read.eligible:
-                continue
-            carried = sum(weight for term, weight in positive if term in read.words)
-            headed = sum(weight for term, weight in positive if term not in read.words and term in heading)
-            overlap = (carried + HEADING_SHARE * headed) / total
-            on_topic = TOPIC_BONUS if read.dimensions & topics else 0.0
-            if measured and read.measured:
-                on_topic += FIGURE_BONUS
-            if years & read.years:
-                on_topic += DATED_BONUS
-            if asks_when and not read.years:
-                on_topic -= UNDATED_PENALTY
-            if definition and definition.match(read.lowered):
-                on_topic += DEFINITION_BONUS
-            score = sentence.score + nudge + OVERLAP_WEIGHT * overlap + on_topic
-            candidates.append((-score, rank, sentence.text, sentence.score, passage, sentence))
-    candidates.sort(key=lambda c: c[:3])  # best first; ties by passage rank, then text: deterministic
-    chosen: list[tuple[Passage, str, float]] = []
-    said: list[ScoredSentence] = []
-    used: Counter[str] = Counter()
-    while candidates and len(chosen) < limit:
-        index = _next_best(candidates, used)
-        _, _, _, raw, passage, sentence = candidates.pop(index)
-        if any(repeats(sentence, earlier) for earlier in said):
-            continue
-        chosen.append((passage, sentence.text, raw))
-        said.append(sentence)
-        used[passage.chunk.id] += 1
-    return chosen
-
-
-def _next_best(candidates: Sequence[_Candidate], used: Counter[str]) -> int:
-    """The position of the best of `candidates` (sorted best first) once each loses SAME_CHUNK_PENALTY per
-    sentence already taken from its chunk: the scan stops at the first one that could not win even unpenalised."""
-    best, best_key = 0, (math.inf, 0, "")
-    for index, (negated, rank, text, _, passage, _) in enumerate(candidates):
-        if (negated, rank, text) > best_key:
-            break
-        key = (negated + SAME_CHUNK_PENALTY * used[passage.chunk.id], rank, text)
-        if key < best_key:
-            best, best_key = index, key
-    return best
-
-
-def repeats(sentence: ScoredSentence, earlier: ScoredSentence) -> bool:
-    """Whether `sentence` says again what `earlier` said (the corpus states some facts in several documents):
-    nearly the same words, nearly the same meaning, or a close meaning with the same figures and at most one
-    figure more."""
-    read, before = _read(sentence.text), _read(earlier.text)
-    if len(read.words & before.words) / max(len(read.words | before.words), 1) > SAME_WORDS:
-        return True
-    similarity = float(sentence.vector @ earlier.vector)
-    if similarity >= SAME_MEANING:
-        return True
-    return (
-        similarity >= CLOSE_MEANING and bool(read.figures & before.figures) and len(read.figures - before.figures) <= 1
-    )
-
-
-def _period(section: str) -> frozenset[str]:
-    """The years a section records when its heading is a period ("2025 (January-June)", "2017-2021")."""
-    heading = section.rsplit(" > ", 1)[-1]
-    period = _PERIOD.match(heading)
-    if period is None:
-        return frozenset()
-    first, last = int(period["first"]), int(period["last"] or period["first"])
-    return frozenset(str(year) for year in range(first, last + 1))
-
-
-def _when(sentence: str) -> str:
-    """When the event `sentence` tells of happened: its first date that is not a reading date ("read on
-    2026-04-15", "as of ..."), as "2025-07-28", "2025-10" for "October 2025" or "2023"; "" if it has none."""
-    lowered = sentence.lower()
-    for date in _DATE.finditer(lowered):
-        if _READ.search(lowered[: date.start()]):
-            continue
-        if date["month"]:
-            return f"{date['year']}-{_MONTHS.index(date['month']) + 1:02d}"
-        return str(date["iso"] or date["bare"])
-    return ""
-
-
-def newest_year(passages: Sequence[Passage]) -> str | None:
-    """The newest year any sentence of `passages` names."""
-    return max((year for p in passages for s in p.sentences for year in _read(s.text).years), default=None)
-
-
-def _best_sentence(
-    passages: Sequence[Passage],
-    understanding: Understanding,
-    weights: Mapping[str, float],
-    mode: Mode,
-    taken: set[str],
-) -> tuple[Passage, str] | None:
-    """The best sentence about `mode` alone: from a passage specific to it, naming it, not used yet."""
-    specific = [p for p in passages if mode in p.chunk.modes and len(p.chunk.modes) < len(Mode)]
-    for passage, text, score in select_sentences(specific, understanding, weights):
-        named = lexicon.find_modes(text.lower())
-        if score >= ANSWER_FLOOR + 0.08 and text not in taken and named[:1] == [mode]:
-            return passage, text
-    return None

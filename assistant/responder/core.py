@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
 
 from assistant.domain.answers import Answer, RetrievedPassage
-from assistant.domain.conversation import Intent, Turn, Understanding
+from assistant.domain.conversation import Intent, Kind, Outcome, Reading, Turn
 from assistant.domain.documents import Chunk, Passage
-from assistant.domain.ratings import Ratings
+from assistant.domain.features import feature_ref
+from assistant.domain.ratings import Ratings, rating_ref
 from assistant.domain.recommendation import Profile, Recommendation
 from assistant.domain.text import terms
-from assistant.domain.vocabulary import Mode
+from assistant.domain.vocabulary import MODE_LABELS, MODE_SUMMARIES, Dimension, Mode
 from assistant.embeddings import Vectors
 from assistant.errors import LLMError, UnavailableError
 from assistant.responder.citations import CitationBook, CitationProblem, check_citations
@@ -24,19 +28,22 @@ from assistant.responder.compose import (
     Composer,
     Draft,
     fixed,
-    newest_year,
 )
+from assistant.responder.evidence import newest_year
 from assistant.responder.llm import LLMWriter
 from assistant.retrieval import Retriever
 from assistant.rules import profile, recommend
-from assistant.understanding import ExampleIndex, Examples, load_examples, plan, understand
-from assistant.understanding.lexicon import YEAR
+from assistant.understanding import ExampleIndex, KindClassifier, Models, load_examples, load_phrasings, plan, read
+from assistant.understanding.analysis import analyse_turn, evidence
+from assistant.understanding.lexicon import COMPONENTS, YEAR, find_components
 
 EXPLAIN_K = 12
 CHANGES_K = 40  # "what changed in 2024?": a year's events fill several small passages, which rank low on a bare year
 COMPARE_K = 4
 CONTEXT_K = 5
 HISTORY_EMBEDDED = 15  # earlier user turns embedded with the question (one batch); older ones: keywords only
+MAX_CELLS = 8  # matrix cells a yes-or-no answer lists
+ANCHOR_WEIGHT = 0.6  # how far a resolved reference moves the question's vector towards what it names
 
 
 @dataclass(frozen=True)
@@ -73,97 +80,92 @@ def compared_modes(asked: Sequence[Mode]) -> list[Mode]:
     return list(asked) if len(asked) >= 2 else list(Mode)
 
 
+@dataclass(frozen=True)
+class Handled:
+    """What a kind's handler produced: the draft, the passages it retrieved, the rule refs it may cite."""
+
+    draft: Draft
+    passages: list[Passage] = field(default_factory=list)
+    allowed: set[str] = field(default_factory=set)
+    recommendation: Recommendation | None = None
+    profiles: list[Profile] = field(default_factory=list)
+
+
+Handler = Callable[[Reading, Vectors], Handled]
+
+
 class Responder:
     def __init__(self, retriever: Retriever, ratings: Ratings, *, writer: LLMWriter | None = None) -> None:
         self.retriever = retriever
         self.ratings = ratings
         self.writer = writer
         self.composer = Composer(ratings, retriever.chunk)
-        requirements, intents = load_examples()
-        vectors = retriever.embed_many([e.text for e in requirements] + [e.text for e in intents])
-        self.examples = Examples(
-            requirements=ExampleIndex(requirements, vectors[: len(requirements)]),
-            intents=ExampleIndex(intents, vectors[len(requirements) :]),
+        examples, phrasings = load_examples(), load_phrasings()
+        anchors = [f"{MODE_LABELS[mode]} mode: {MODE_SUMMARIES[mode]}" for mode in Mode] + list(COMPONENTS)
+        vectors = retriever.embed_many([e.text for e in examples] + [p.text for p in phrasings] + anchors)
+        self.anchors = dict(zip([*Mode, *COMPONENTS], vectors[len(vectors) - len(anchors) :], strict=True))
+        vectors = vectors[: len(vectors) - len(anchors)]
+        matrix = ratings.features
+        aliases = {alias: name for name, row in (matrix.features.items() if matrix else []) for alias in row.aliases}
+        found = [evidence(analyse_turn(p.text, aliases)) for p in phrasings]
+        self.models = Models(
+            requirements=ExampleIndex(examples, vectors[: len(examples)]),
+            kinds=KindClassifier.fit(phrasings, vectors[len(examples) :], found),
+            features=aliases,
         )
+        self.handlers: dict[Kind, Handler] = {
+            Kind.RECOMMEND: self._recommend,
+            Kind.WHY_NOT: self._recommend,
+            Kind.WHAT_IF: self._recommend,
+            Kind.COMPARE: self._compare,
+            Kind.RANK: self._compare,
+            Kind.TRADEOFFS: self._tradeoffs,
+            Kind.POLAR: self._polar,
+            Kind.DEFINITION: self._explain,
+            Kind.DIFFERENCE: self._difference,
+            Kind.OVERVIEW: self._overview,
+            Kind.FIGURE: self._explain,
+            Kind.DATE: self._explain,
+            Kind.PROCEDURE: self._procedure,
+            Kind.WHY: self._explain,
+            Kind.CHANGES: self._changes,
+            Kind.HELP: lambda _reading, _vector: Handled(fixed(HELP_TEXT, refused=False, score=1.0)),
+            Kind.OUT_OF_SCOPE: lambda _reading, _vector: Handled(fixed(OUT_OF_SCOPE_TEXT, refused=True, score=0.9)),
+            Kind.INJECTION: lambda _reading, _vector: Handled(fixed(INJECTION_TEXT, refused=True, score=0.9)),
+        }
 
     def answer(self, question: str, history: Sequence[Turn] = ()) -> Answer:
         timings: dict[str, float] = {}
-        clock = time.perf_counter()
-
-        def lap(name: str) -> None:
-            nonlocal clock
-            now = time.perf_counter()
-            timings[name] = round((now - clock) * 1000, 3)
-            clock = now
-
-        started = clock
-        understanding, vector = self.understand(question, history)
-        lap("understand")
-
-        recommendation: Recommendation | None = None
-        profiled: list[Profile] = []
-        passages: list[Passage] = []
-        allowed: set[str] = set()
-        if understanding.intent is Intent.HELP:
-            draft = fixed(HELP_TEXT, refused=False, score=1.0)
-        elif understanding.intent is Intent.OUT_OF_SCOPE:
-            draft = fixed(INJECTION_TEXT if understanding.injection else OUT_OF_SCOPE_TEXT, refused=True, score=0.9)
-        else:
-            resolved = understanding.resolved_question
-            if understanding.intent is Intent.COMPARE:
-                modes = compared_modes(understanding.modes)
-                found = self.retriever.search_each(resolved, [[m] for m in modes], k=COMPARE_K, vector=vector)
-                by_mode = dict(zip(modes, found, strict=True))
-                passages = [p for found in by_mode.values() for p in found]
-                lap("retrieve")
-                draft = self.composer.compare(understanding, modes, by_mode, self.retriever.term_weights(resolved))
-                allowed = {f"rating:{m.value}:{d.value}" for m in modes for d in self.ratings.dimensions}
-            elif understanding.intent is Intent.RECOMMEND:
-                recommendation = recommend(understanding.requirements, self.ratings)
-                lap("rules")
-                top = recommendation.top
-                passages = self.retriever.search(resolved, k=CONTEXT_K, modes=[top] if top else [], vector=vector)
-                lap("retrieve")
-                weights = self.retriever.term_weights(resolved)
-                draft = self.composer.recommend(understanding, recommendation, passages, weights)
-                allowed = recommendation.refs()
-            else:
-                if understanding.changes:
-                    passages = self._search_changes(resolved, vector)
-                else:
-                    passages = self.retriever.search(resolved, k=EXPLAIN_K, vector=vector)
-                lap("retrieve")
-                weights = self.retriever.term_weights(resolved)
-                if understanding.changes:  # "what changed in 2025?"
-                    draft = self.composer.changes(understanding, passages, weights)
-                elif understanding.aspects and understanding.modes:  # "what are ambient's downsides?"
-                    profiled = [profile(mode, self.ratings) for mode in understanding.modes]
-                    draft = self.composer.describe(understanding, profiled, passages, weights)
-                    allowed = {ref for each in profiled for ref in each.refs()}
-                else:
-                    draft = self.composer.explain(understanding, passages, weights)
-            allowed |= {p.chunk.id for p in passages}
-        lap("compose")
+        started = time.perf_counter()
+        reading, vector = self.understand(question, history)
+        timings["understand"] = round((time.perf_counter() - started) * 1000, 3)
+        handled = self.handlers[reading.kind](reading, vector)
+        draft = handled.draft
+        passages = list({p.chunk.id: p for p in handled.passages}.values())
+        allowed = handled.allowed | {p.chunk.id for p in passages}
+        timings["compose"] = round((time.perf_counter() - started) * 1000 - timings["understand"], 3)
         self._check(draft, allowed)
         notes: list[str] = []
         if self.writer is not None and draft.citations:
-            draft, note = self._rewrite(question, understanding, draft, passages, recommendation)
+            clock = time.perf_counter()
+            draft, note = self._rewrite(question, draft, passages, handled.recommendation)
             notes += [note] if note else []
             self._check(draft, allowed)
-            lap("llm")
+            timings["llm"] = round((time.perf_counter() - clock) * 1000, 3)
         timings["total"] = round((time.perf_counter() - started) * 1000, 3)
         return Answer(
             id=uuid.uuid4().hex,
             question=question,
             text=draft.text,
-            intent=understanding.intent,
+            intent=reading.intent,
+            kind=reading.kind,
             citations=draft.citations,
-            recommendation=recommendation,
-            profiles=profiled,
-            requirements=understanding.requirements,
-            modes=list(understanding.modes),
-            dimensions=list(understanding.dimensions),
-            resolved_question=understanding.resolved_question,
+            recommendation=handled.recommendation,
+            profiles=handled.profiles,
+            requirements=reading.requirements,
+            modes=list(reading.modes),
+            dimensions=list(reading.dimensions),
+            resolved_question=reading.resolved_question,
             refused=draft.refused,
             confidence=draft.confidence,
             notes=notes,
@@ -172,24 +174,144 @@ class Responder:
                 RetrievedPassage(chunk_id=p.chunk.id, doc_id=p.chunk.doc_id, modes=list(p.chunk.modes), score=p.score)
                 for p in passages
             ],
+            grounds=sorted(handled.allowed),
         )
 
-    def understand(self, question: str, history: Sequence[Turn] = ()) -> tuple[Understanding, Vectors]:
-        """What the question asks, and the vector retrieval uses (the question's one model call)."""
-        question_plan = plan(question, history, embed_turns=HISTORY_EMBEDDED)
+    def understand(self, question: str, history: Sequence[Turn] = ()) -> tuple[Reading, Vectors]:
+        """What the question asks, and the vector retrieval uses (the question's one model call: the earlier user
+        turns are embedded in the same batch and replayed)."""
+        question_plan = plan(question, history, features=self.models.features, embed_turns=HISTORY_EMBEDDED)
         vectors, clause_vectors = self.retriever.embed_with_spans(question_plan.texts, question_plan.spans)
-        asked = set(terms(question))
-        known = {term for term, weight in self.retriever.term_weights(question).items() if weight > 0}
-        familiar = len(known) / len(asked) if asked else 0.0
-        understanding = understand(question_plan, vectors, clause_vectors, self.examples, familiar=familiar)
-        return understanding, vectors[-1]
+        reading = read(question_plan, vectors, clause_vectors, self.models, self.outcome, self._familiar)
+        return reading, self._anchored(reading, vectors[-1], question_plan.resolved_question)
 
-    def _search_changes(self, question: str, vector: Vectors) -> list[Passage]:
-        """Passages for "what changed in 2025?"; for "what's new lately?", for the newest year they name."""
-        passages = self.retriever.search(question, k=CHANGES_K, vector=vector)
-        if not YEAR.search(question) and (year := newest_year(passages)):
-            passages = self.retriever.search(f"{question} {year}", k=CHANGES_K, vector=vector)
-        return passages
+    def _anchored(self, reading: Reading, vector: Vectors, embedded: str) -> Vectors:
+        """The question's vector moved towards what its references resolved to ("the runner-up" is ambient, "it"
+        is ztunnel): the words the question leaves out, without embedding it again."""
+        implicit: list[Mode | str] = [reading.reference[1]] if reading.reference is not None else []
+        implicit += [c for c in reading.components if c not in find_components(embedded.lower())]
+        if reading.previous is None or not implicit:
+            return vector
+        moved = vector + ANCHOR_WEIGHT * sum(self.anchors[item] for item in implicit)
+        return np.asarray(moved / np.linalg.norm(moved), dtype=np.float32)
+
+    def outcome(self, reading: Reading) -> Outcome:
+        """What the answer to `reading` established, as structure: a recommendation's ranking, a ranking's
+        order, the modes compared or explained. Pure: the same reading always gives the same outcome."""
+        if reading.intent is Intent.RECOMMEND:
+            ranking = tuple(r.mode for r in recommend(reading.requirements, self.ratings).ranking)
+            return Outcome(reading.kind, ranking[:1], ranking, reading.requirements, reading.dimensions)
+        if reading.intent is Intent.COMPARE:
+            modes = tuple(compared_modes(reading.modes))
+            dimensions = reading.dimensions or tuple(self.ratings.dimensions)
+            ranking = tuple(sorted(modes, key=lambda m: -sum(self.ratings.rating(m, d).score for d in dimensions)))
+            return Outcome(reading.kind, modes, ranking, reading.requirements, reading.dimensions)
+        return Outcome(reading.kind, reading.modes, (), reading.requirements, reading.dimensions, reading.components)
+
+    def _familiar(self, text: str) -> float:
+        """The share of `text`'s content words that the corpus uses: a question mostly made of them is about the
+        corpus's subject even without a mesh keyword."""
+        asked = set(terms(text))
+        known = {term for term, weight in self.retriever.term_weights(text).items() if weight > 0}
+        return len(known & asked) / len(asked) if asked else 0.0
+
+    # handlers, one per kind (see `handlers`) ------------------------------------------------------------------
+    def _recommend(self, reading: Reading, vector: Vectors) -> Handled:
+        """The rule layer's ranking for the conversation's requirements, explained and cited."""
+        recommendation = recommend(reading.requirements, self.ratings)
+        top = recommendation.top
+        resolved = reading.resolved_question
+        passages = self.retriever.search(resolved, k=CONTEXT_K, modes=[top] if top else [], vector=vector)
+        weights = self.retriever.term_weights(resolved)
+        draft = self.composer.recommend(reading, recommendation, passages, weights)
+        return Handled(draft, passages, recommendation.refs(), recommendation=recommendation)
+
+    def _compare(self, reading: Reading, vector: Vectors) -> Handled:
+        """A ratings table of the asked modes (all four when fewer are named) and what explains it."""
+        modes = compared_modes(reading.modes)
+        resolved = reading.resolved_question
+        found = self.retriever.search_each(resolved, [[m] for m in modes], k=COMPARE_K, vector=vector)
+        by_mode = dict(zip(modes, found, strict=True))
+        draft = self.composer.compare(reading, modes, by_mode, self.retriever.term_weights(resolved))
+        allowed = {f"rating:{m.value}:{d.value}" for m in modes for d in self.ratings.dimensions}
+        return Handled(draft, [p for found in by_mode.values() for p in found], allowed)
+
+    def _tradeoffs(self, reading: Reading, vector: Vectors) -> Handled:
+        """One mode's strong and weak points; for several (or none named), the comparison."""
+        if reading.weighs_modes:
+            return self._compare(reading, vector)
+        passages = self.retriever.search(reading.resolved_question, k=EXPLAIN_K, vector=vector)
+        weights = self.retriever.term_weights(reading.resolved_question)
+        profiled = [profile(mode, self.ratings) for mode in reading.modes]
+        draft = self.composer.describe(reading, profiled, passages, weights)
+        return Handled(draft, passages, {ref for each in profiled for ref in each.refs()}, profiles=profiled)
+
+    def _changes(self, reading: Reading, vector: Vectors) -> Handled:
+        """What changed in the period asked (else the newest year the sources record)."""
+        resolved = reading.resolved_question
+        passages = self.retriever.search(resolved, k=CHANGES_K, vector=vector)
+        if not YEAR.search(resolved) and (year := newest_year(passages)):
+            passages = self.retriever.search(f"{resolved} {year}", k=CHANGES_K, vector=vector)
+        draft = self.composer.changes(reading, passages, self.retriever.term_weights(resolved))
+        return Handled(draft, passages)
+
+    def _explain(self, reading: Reading, vector: Vectors) -> Handled:
+        """The best sentences of the retrieved passages, cited; "I don't know" when none answers."""
+        passages, weights = self._passages(reading, vector)
+        return Handled(self.composer.explain(reading, passages, weights), passages)
+
+    def _passages(self, reading: Reading, vector: Vectors) -> tuple[list[Passage], dict[str, float]]:
+        """Passages for the question (about the modes a reference resolved to, when it has one)."""
+        resolved = reading.resolved_question
+        modes = list(reading.modes) if reading.reference is not None else []
+        passages = self.retriever.search(resolved, k=EXPLAIN_K, modes=modes, vector=vector)
+        return passages, self.retriever.term_weights(resolved)
+
+    def _overview(self, reading: Reading, vector: Vectors) -> Handled:
+        """Each asked mode (all four when none is named): what it is, its status, its strong and weak points."""
+        modes = list(reading.modes) or list(Mode)
+        defining = self._defining_passages(modes)
+        passages, weights = self._passages(reading, vector) if len(modes) == 1 else ([], {})
+        profiled = [profile(mode, self.ratings) for mode in modes]
+        draft = self.composer.overview(reading, defining, profiled, passages, weights)
+        found = [p for each in defining.values() for p in each]
+        allowed = {ref for each in profiled for ref in each.refs()} | {rating_ref(m, Dimension.MATURITY) for m in modes}
+        return Handled(draft, [*passages, *found], allowed, profiles=profiled if len(modes) == 1 else [])
+
+    def _defining_passages(self, subjects: Sequence[Mode | str]) -> dict[Any, list[Passage]]:
+        """For each mode or component, the passages nearest to what it is (searched by its anchor's vector)."""
+        found: dict[Any, list[Passage]] = {}
+        for subject in subjects:
+            name = subject.label if isinstance(subject, Mode) else subject
+            modes = [subject] if isinstance(subject, Mode) else []
+            found[subject] = self.retriever.search(
+                f"What is {name}?", k=COMPARE_K, modes=modes, vector=self.anchors[subject]
+            )
+        return found
+
+    def _polar(self, reading: Reading, vector: Vectors) -> Handled:
+        """Yes or no, decided by the feature matrix for the features and modes asked, then the evidence."""
+        passages, weights = self._passages(reading, vector)
+        modes = list(reading.modes) or list(Mode)
+        cells = [(name, mode) for name in reading.features for mode in modes][:MAX_CELLS]
+        draft = self.composer.polar(reading, cells, passages, weights)
+        return Handled(draft, passages, {feature_ref(name, mode) for name, mode in cells})
+
+    def _difference(self, reading: Reading, vector: Vectors) -> Handled:
+        """What each of the two things is, then what tells them apart."""
+        subjects: list[Mode | str] = [*reading.components, *reading.modes][:2]
+        passages, weights = self._passages(reading, vector)
+        if len(subjects) < 2:
+            return Handled(self.composer.explain(reading, passages, weights), passages)
+        defining = self._defining_passages(subjects)
+        sides = [(s.label if isinstance(s, Mode) else s, defining[s]) for s in subjects]
+        draft = self.composer.difference(reading, sides, passages, weights)
+        return Handled(draft, [*passages, *(p for each in defining.values() for p in each)])
+
+    def _procedure(self, reading: Reading, vector: Vectors) -> Handled:
+        """The ordered steps the sources give."""
+        passages, weights = self._passages(reading, vector)
+        return Handled(self.composer.procedure(reading, passages, weights), passages)
 
     def _check(self, draft: Draft, allowed: set[str]) -> None:
         chunks = {chunk.id: chunk for chunk in draft.cited}
@@ -200,7 +322,6 @@ class Responder:
     def _rewrite(
         self,
         question: str,
-        understanding: Understanding,
         draft: Draft,
         passages: list[Passage],
         recommendation: Recommendation | None,

@@ -1,4 +1,4 @@
-"""Labelled example phrasings and nearest-neighbour matching against them (vectors in, labels out)."""
+"""Labelled requirement clauses and nearest-neighbour matching against them (vectors in, labels out)."""
 
 from __future__ import annotations
 
@@ -9,33 +9,29 @@ from typing import Any
 import numpy as np
 import yaml
 
-from assistant.domain.conversation import Intent
 from assistant.domain.requirements import parse_requirements
 
 # Cosine similarity a clause needs to its nearest example before that example's labels are used; neutral
 # examples (no labels) absorb topic questions. Calibrated on a development set of paraphrases (nearest neighbour
 # beat 2- and 3-neighbour averages), then checked on the held-out phrasings in tests/test_understanding.py.
 REQUIREMENT_THRESHOLD = 0.5
-INTENT_THRESHOLD = 0.5
 
 
 @dataclass(frozen=True)
 class Example:
     text: str
     sets: dict[str, Any] = field(default_factory=dict)
-    intent: Intent | None = None
 
 
-def load_examples() -> tuple[list[Example], list[Example]]:
-    """(requirement examples, intent examples) from the packaged examples.yaml, validated."""
+def load_examples() -> list[Example]:
+    """The requirement examples of the packaged examples.yaml, validated."""
     raw = yaml.safe_load(resources.files("assistant.understanding").joinpath("examples.yaml").read_text("utf-8"))
     requirements = []
     for item in raw["requirements"]:
         sets = {key: _text(value) for key, value in item["sets"].items()}
         parse_requirements(sets)  # a typo in the file fails loudly, not silently
         requirements.append(Example(text=item["text"], sets=sets))
-    intents = [Example(text=item["text"], intent=Intent(item["intent"])) for item in raw["intents"]]
-    return requirements, intents
+    return requirements
 
 
 def _text(value: Any) -> Any:
@@ -58,9 +54,3 @@ class ExampleIndex:
         scores = vectors @ self.vectors.T
         best = scores.argmax(axis=1)
         return [(self.examples[int(i)], float(scores[row, i])) for row, i in enumerate(best)]
-
-
-@dataclass(frozen=True)
-class Examples:
-    requirements: ExampleIndex
-    intents: ExampleIndex

@@ -505,6 +505,67 @@ REFERRING_NAME = re.compile(  # words that stand for one mode named earlier: "th
     re.IGNORECASE,
 )
 FOLLOWUP_OPENER = re.compile(r"^\s*(?:and|what about|how about|but|also|ok(?:ay)?,?|so|then)\b")
+# Words a follow-up may consist of without saying anything of its own ("and that one?", "how much?", "why?").
+FOLLOWUP_WORDS = frozenset(terms("what about how much many why then also okay ok so instead one option mode pick"))
+# Words that point at a place in the ranking an earlier answer gave: (pattern, index into that ranking).
+ORDINALS: list[tuple[re.Pattern[str], int]] = [
+    (re.compile(r"\brunner[- ]?ups?\b|\bsecond\b|\b2nd\b|\bnext best\b|\bnumber two\b"), 1),
+    (re.compile(r"\bthird\b|\b3rd\b"), 2),
+    (re.compile(r"\bfourth\b|\b4th\b|\b(?:the )?last (?:one|option|mode|place|pick|choice)\b"), -1),
+    (
+        re.compile(
+            r"\b(?:one|option|mode) (?:you|u) (?:recommended|picked|chose|suggested|proposed)\b"
+            r"|\byour (?:top )?(?:pick|recommendation|choice|suggestion)\b"
+            r"|\bthe (?:top|first|recommended|winning|chosen|suggested) (?:one|option|pick|choice|mode)\b"
+            r"|\bthe (?:pick|winner)\b|\bfirst (?:one|option|choice|pick)\b"
+        ),
+        0,
+    ),
+]
+# Markup a reader never sees, which only a model would read: an HTML comment is never part of a question.
+HIDDEN_MARKUP = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
+# A clause in which the user says their platform has or needs something ("we run CronJobs", "our EnvoyFilters").
+NEED = re.compile(
+    r"\b(?:we|our|us|i|my|we're|we've|we'd|i'm)\b|\b(?:need|needs|needed|require|requires|required|must|"
+    r"depend(?:s|ing)? on|rel(?:y|ies|ying) on|can't (?:give up|lose|drop)|cannot (?:give up|lose|drop))\b"
+)
+# Parts of the data planes a question can be about, by their names (for definitions and differences).
+COMPONENTS: dict[str, re.Pattern[str]] = {
+    "ztunnel": re.compile(r"\bztunnels?\b"),
+    "waypoint": re.compile(r"\bwaypoints?\b"),
+    "HBONE": re.compile(r"\bhbone\b"),
+    "istiod": re.compile(r"\bistiod\b|\bcontrol plane\b"),
+    "istio-cni": re.compile(r"\bistio[- ]cni\b"),
+    "grpc-agent": re.compile(r"\bgrpc[- ]agent\b|\bistio-agent\b"),
+    "Envoy": re.compile(r"\benvoy\b(?!\s?filter)"),
+    "eBPF": re.compile(r"\bebpf\b"),
+    "xDS": re.compile(r"\bxds\b"),
+    "WireGuard": re.compile(r"\bwire ?guard\b"),
+    "IPsec": re.compile(r"\bipsec\b"),
+    "mutual authentication": re.compile(r"\bmutual auth(?:entication)?\b"),
+    "EnvoyFilter": re.compile(r"\benvoy ?filters?\b"),
+    "WasmPlugin": re.compile(r"\bwasm ?plugins?\b|\bwasm\b"),
+    "Gateway API": re.compile(r"\bgateway api\b|\bhttproutes?\b|\bgamma\b"),
+    "VirtualService": re.compile(r"\bvirtual ?services?\b"),
+    "AuthorizationPolicy": re.compile(r"\bauthori[sz]ation ?polic(?:y|ies)\b|\bauthz\b"),
+    "PeerAuthentication": re.compile(r"\bpeer ?authentication\b"),
+    "NetworkPolicy": re.compile(r"\bnetwork ?polic(?:y|ies)\b"),
+    "SPIFFE": re.compile(r"\bspiffe\b"),
+    "SPIRE": re.compile(r"\bspire\b"),
+    "CiliumEnvoyConfig": re.compile(r"\bcilium ?(?:clusterwide ?)?envoy ?configs?\b|\bc?cec\b"),
+    "kube-proxy replacement": re.compile(r"\bkube-?proxy[- ]?(?:replacement|free)\b"),
+    "native sidecars": re.compile(r"\bnative sidecars?\b|\bsidecar containers\b"),
+    "Hubble": re.compile(r"\bhubble\b"),
+    "Kiali": re.compile(r"\bkiali\b"),
+}
+
+
+def find_components(text: str) -> list[str]:
+    """The components `text` names, in order of first mention."""
+    found = [(match.start(), name) for name, pattern in COMPONENTS.items() if (match := pattern.search(text))]
+    return [name for _, name in sorted(found)]
+
+
 EXPLAIN = re.compile(
     r"(?:^|[.?!]\s+)(?:what (?:is|are|does|do|was|were)|how (?:does|do|much|many|is|are|did|long)|when|"
     r"why (?:is|are|does|do)|explain|describe|define|tell me (?:about|how|what|when)|is (?:it|there)|does|"
