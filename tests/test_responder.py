@@ -17,20 +17,13 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel, G
 
 from assistant.config import Settings
 from assistant.domain.answers import Answer
-from assistant.domain.conversation import Intent, Turn
+from assistant.domain.conversation import Intent, Kind, Turn
 from assistant.domain.documents import Chunk, ChunkKind, Passage, ScoredSentence
 from assistant.domain.vocabulary import Mode
 from assistant.errors import LLMError
 from assistant.responder import CitationInvariantError, Delta, Final, Responder
-from assistant.responder.compose import (
-    INJECTION_TEXT,
-    OUT_OF_SCOPE_TEXT,
-    SAME_CHUNK_PENALTY,
-    UNKNOWN_TEXT,
-    Draft,
-    _next_best,
-    _when,
-)
+from assistant.responder.compose import INJECTION_TEXT, OUT_OF_SCOPE_TEXT, UNKNOWN_TEXT, Draft
+from assistant.responder.evidence import SAME_CHUNK_PENALTY, _next_best, event_date
 from assistant.responder.llm import LLMWriter, make_chat_model
 from assistant.rules import profile
 from assistant.service import Service
@@ -235,7 +228,7 @@ def test_what_changed_in_a_year_is_that_years_events_in_date_order(
 ) -> None:
     answer = service.ask(question)
     events = [line for line in answer.text.splitlines() if line.startswith("- ")]
-    dates = [_when(line) for line in events]
+    dates = [event_date(line) for line in events]
     assert len(events) >= 3 and all(date.startswith(year) for date in dates) and dates == sorted(dates), events
     assert event in answer.text and all(about in line and re.search(r"\[\d+\]\.?$", line) for line in events)
     exact = [date for date in dates if date != year]  # one event per date; a year alone dates several
@@ -370,7 +363,7 @@ def test_injected_text_changes_no_recommendation(service: Service) -> None:
 
 def test_help_lists_what_it_can_do(service: Service) -> None:
     answer = service.ask("hi there")
-    assert answer.intent is Intent.HELP and not answer.refused and answer.citations == []
+    assert answer.kind is Kind.HELP and answer.intent is Intent.EXPLAIN and not answer.refused and answer.citations == []
     assert "Try:" in answer.text
 
 

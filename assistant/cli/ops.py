@@ -54,16 +54,20 @@ def run_eval(
     svc.warm_up()  # keep model loading out of the latency figures
     results = run_cases(cases, lambda case: svc.ask(case.question, case.history), svc.check_answer)
     figures = metrics.compute(results, k=k)
-    verdict = gate.check(figures, thresholds, accepted)
+    splits = metrics.by_split(results, k=k)
+    verdict = gate.check(figures, thresholds, accepted, splits)
     if update_baseline:
         gate.save_baseline(baseline, figures)
-    reports.write(report_dir, results, figures, verdict, junit)
+    breakdown = reports.Breakdown(splits, metrics.by_kind(results), metrics.understanding(results))
+    reports.write(report_dir, results, figures, verdict, junit, breakdown)
     if as_json:
-        emit_json(reports.as_json(results, figures, verdict))
+        emit_json(reports.as_json(results, figures, verdict, breakdown))
     else:
         typer.echo(reports.failing_table(results))
         typer.echo("")
         typer.echo(reports.metrics_table(figures))
+        typer.echo("")
+        typer.echo(reports.breakdown_text(breakdown))
         for failure in verdict.failures:
             typer.echo(f"GATE FAILED: {failure}", err=True)
         typer.echo(f"\n{'Gate passed' if verdict.passed else 'Gate failed'} ({len(results)} cases).")

@@ -20,11 +20,12 @@ class Turn(BaseModel):
 
 
 class Intent(StrEnum):
+    """The four-valued summary of a `Kind` that the public Answer has always carried."""
+
     RECOMMEND = "recommend"
     COMPARE = "compare"
     EXPLAIN = "explain"
     OUT_OF_SCOPE = "out_of_scope"
-    HELP = "help"
 
 
 class Kind(StrEnum):
@@ -51,14 +52,15 @@ class Kind(StrEnum):
 
     @property
     def intent(self) -> Intent:
-        """The four-valued intent of the public Answer (plus help); trade-offs depend on what they weigh."""
+        """The four-valued intent of the public Answer: recommend, why-not and what-if recommend; comparisons and
+        rankings compare; out-of-scope and injections are out of scope; every other kind explains."""
         if self in (Kind.RECOMMEND, Kind.WHY_NOT, Kind.WHAT_IF):
             return Intent.RECOMMEND
         if self in (Kind.COMPARE, Kind.RANK):
             return Intent.COMPARE
         if self in (Kind.OUT_OF_SCOPE, Kind.INJECTION):
             return Intent.OUT_OF_SCOPE
-        return Intent.HELP if self is Kind.HELP else Intent.EXPLAIN
+        return Intent.EXPLAIN
 
 
 class Aspect(StrEnum):

@@ -1,4 +1,8 @@
-"""Eval fixtures (`evals/fixtures/*.yaml`): a public format, validated strictly (unknown keys are errors)."""
+"""Eval fixtures (`evals/fixtures/<split>/*.yaml`): a public format, validated strictly (unknown keys are errors).
+
+A case's split is the name of the folder its file is in: `dev` (tuned on freely) or `held-out` (written before
+tuning and never used for it); the gate holds each split to its own thresholds.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from assistant.corpus.yaml_source import YamlSource
-from assistant.domain.conversation import Turn
+from assistant.domain.conversation import Kind, Turn
+from assistant.domain.requirements import Requirements
 from assistant.domain.vocabulary import Mode
 from assistant.errors import CorpusError, FixtureError
 
@@ -28,6 +33,10 @@ class Expect(BaseModel):
     must_include: list[Alternatives] = Field(default_factory=list)
     must_not_include: list[str] = Field(default_factory=list)
     refuse: bool | None = None
+    kind: Kind | None = Field(None, description="The kind of answer the question asks for (for the kind report).")
+    requirements: Requirements | None = Field(
+        None, description="Requirements the conversation states (for understanding accuracy)."
+    )
 
     @property
     def expected_modes(self) -> set[Mode]:
@@ -43,6 +52,7 @@ class Case(BaseModel):
     history: list[Turn] = Field(default_factory=list)
     expect: Expect = Field(default_factory=Expect)
     file: str = Field("", exclude=True, description="Set by the loader: where the case was defined.")
+    split: str = Field("", exclude=True, description="Set by the loader: the name of the file's folder.")
 
 
 class FixtureFile(BaseModel):
@@ -55,7 +65,7 @@ def fixture_files(paths: Iterable[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted([*path.glob("*.yaml"), *path.glob("*.yml")]))
+            files.extend(sorted([*path.rglob("*.yaml"), *path.rglob("*.yml")]))
         elif path.is_file():
             files.append(path)
         else:
@@ -82,7 +92,7 @@ def load_cases(paths: Iterable[Path]) -> list[Case]:
             if case.id in seen:
                 raise FixtureError(f"{path}: case {case.id!r}: duplicate id (also in {seen[case.id]})")
             seen[case.id] = str(path)
-            cases.append(case.model_copy(update={"file": str(path)}))
+            cases.append(case.model_copy(update={"file": str(path), "split": path.parent.name}))
     return cases
 
 

@@ -25,6 +25,10 @@ class Thresholds(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     thresholds: dict[str, Bound]
+    splits: dict[str, dict[str, Bound]] = Field(
+        default_factory=dict,
+        description="Bounds on one split's metrics (dev, held-out), checked when it ran; `default`: any other folder.",
+    )
     tolerance: dict[str, float] = Field(
         default_factory=dict, description="How far a metric may fall below the baseline; `default` for the rest."
     )
@@ -61,17 +65,17 @@ def save_baseline(path: Path, metrics: dict[str, float]) -> None:
     path.write_text(json.dumps({"metrics": kept}, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def check(metrics: dict[str, float], thresholds: Thresholds, baseline: dict[str, float] | None) -> GateResult:
-    failures = []
-    for name, bound in thresholds.thresholds.items():
-        if name not in metrics:
-            failures.append(f"threshold on unknown metric {name!r}")
-            continue
-        value = metrics[name]
-        if bound.min is not None and value < bound.min:
-            failures.append(f"threshold: {name} = {value:g}, below the minimum {bound.min:g}")
-        if bound.max is not None and value > bound.max:
-            failures.append(f"threshold: {name} = {value:g}, above the maximum {bound.max:g}")
+def check(
+    metrics: dict[str, float],
+    thresholds: Thresholds,
+    baseline: dict[str, float] | None,
+    splits: dict[str, dict[str, float]] | None = None,
+) -> GateResult:
+    """Every bound on the whole run's metrics and on each split's that ran, and the baseline."""
+    failures = _bounded(metrics, thresholds.thresholds, "")
+    for split, figures in (splits or {}).items():
+        bounds = thresholds.splits.get(split, thresholds.splits.get("default", {}))
+        failures += _bounded(figures, bounds, f"{split}: ")
     for name, accepted in (baseline or {}).items():
         if name not in HIGHER_IS_BETTER or name not in metrics:
             continue
@@ -81,3 +85,17 @@ def check(metrics: dict[str, float], thresholds: Thresholds, baseline: dict[str,
         if worse > slack + 1e-9:
             failures.append(f"baseline: {name} = {value:g}, worse than the accepted {accepted:g} (tolerance {slack:g})")
     return GateResult(failures)
+
+
+def _bounded(metrics: dict[str, float], bounds: dict[str, Bound], where: str) -> list[str]:
+    failures = []
+    for name, bound in bounds.items():
+        if name not in metrics:
+            failures.append(f"threshold on unknown metric {where}{name!r}")
+            continue
+        value = metrics[name]
+        if bound.min is not None and value < bound.min:
+            failures.append(f"threshold: {where}{name} = {value:g}, below the minimum {bound.min:g}")
+        if bound.max is not None and value > bound.max:
+            failures.append(f"threshold: {where}{name} = {value:g}, above the maximum {bound.max:g}")
+    return failures

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,23 @@ from assistant.evals.gate import GateResult
 from assistant.evals.runner import CaseResult
 
 
-def as_json(results: list[CaseResult], metrics: dict[str, float], gate: GateResult) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Breakdown:
+    """The run taken apart: metrics per split, pass rate per kind of answer, understanding accuracy."""
+
+    splits: dict[str, dict[str, float]]
+    kinds: dict[str, dict[str, float]]
+    understanding: dict[str, float]
+
+
+def as_json(
+    results: list[CaseResult], metrics: dict[str, float], gate: GateResult, breakdown: Breakdown
+) -> dict[str, Any]:
     return {
         "metrics": metrics,
+        "splits": breakdown.splits,
+        "kinds": breakdown.kinds,
+        "understanding": breakdown.understanding,
         "gate": {"passed": gate.passed, "failures": gate.failures},
         "cases": [
             {
@@ -22,7 +37,9 @@ def as_json(results: list[CaseResult], metrics: dict[str, float], gate: GateResu
                 "question": r.case.question,
                 "passed": r.passed,
                 "failures": r.failures,
+                "split": r.case.split,
                 "intent": r.intent,
+                "kind": r.answer.kind.value if r.answer else None,
                 "top_mode": r.top_mode.value if r.top_mode else None,
                 "refused": r.refused,
                 "citations": len(r.answer.citations) if r.answer else 0,
@@ -50,10 +67,23 @@ def metrics_table(metrics: dict[str, float]) -> str:
     return "\n".join(f"{name.ljust(width)}  {value:g}" for name, value in metrics.items())
 
 
-def markdown(results: list[CaseResult], metrics: dict[str, float], gate: GateResult) -> str:
+def breakdown_text(breakdown: Breakdown) -> str:
+    """Pass rate per split and per kind, then the understanding accuracy (kinds and requirements)."""
+    lines = ["split       cases  pass_rate"]
+    lines += [f"{split:<10}  {m['cases']:>5g}  {m['pass_rate']:g}" for split, m in breakdown.splits.items()]
+    lines += ["", "kind          cases  pass_rate"]
+    lines += [f"{kind:<12}  {m['cases']:>5g}  {m['pass_rate']:g}" for kind, m in breakdown.kinds.items()]
+    if breakdown.understanding.get("kind_cases"):
+        lines += ["", "understanding (cases that state their kind or requirements)"]
+        lines += [f"  {name:<22}  {value:g}" for name, value in breakdown.understanding.items()]
+    return "\n".join(lines)
+
+
+def markdown(results: list[CaseResult], metrics: dict[str, float], gate: GateResult, breakdown: Breakdown) -> str:
     status = "passed" if gate.passed else "FAILED"
     lines = [f"# Eval: {status}", "", "| metric | value |", "|---|---|"]
     lines += [f"| {name} | {value:g} |" for name, value in metrics.items()]
+    lines += ["", "## Breakdown", "", "```", breakdown_text(breakdown), "```"]
     if gate.failures:
         lines += ["", "## Gate failures", *[f"- {failure}" for failure in gate.failures]]
     failing = [r for r in results if not r.passed]
@@ -82,11 +112,16 @@ def junit(results: list[CaseResult]) -> str:
 
 
 def write(
-    directory: Path, results: list[CaseResult], metrics: dict[str, float], gate: GateResult, junit_path: Path | None
+    directory: Path,
+    results: list[CaseResult],
+    metrics: dict[str, float],
+    gate: GateResult,
+    junit_path: Path | None,
+    breakdown: Breakdown,
 ) -> None:
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "eval.json").write_text(json.dumps(as_json(results, metrics, gate), indent=2) + "\n")
-    (directory / "summary.md").write_text(markdown(results, metrics, gate))
+    (directory / "eval.json").write_text(json.dumps(as_json(results, metrics, gate, breakdown), indent=2) + "\n")
+    (directory / "summary.md").write_text(markdown(results, metrics, gate, breakdown))
     path = junit_path or directory / "junit.xml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(junit(results))

@@ -29,6 +29,7 @@ from assistant.responder.evidence import (
     answerability,
     best_sentence_about,
     event_date,
+    figure_on_subject,
     newest_year,
     period_of,
     read_sentence,
@@ -250,6 +251,8 @@ class Composer:
         best = max((score for _, _, score in picked), default=0.0)
         if not picked or answerability(picked, weights) < ANSWER_BAR:
             return fixed(UNKNOWN_TEXT, refused=True, score=0.2)
+        if reading.kind is Kind.FIGURE and not figure_on_subject(picked, weights):
+            return fixed(UNKNOWN_TEXT, refused=True, score=0.2)  # figures, but none about what was asked
         book = CitationBook()
         text = " ".join(attach(sentence, book.cite(passage.chunk, quote=sentence)) for passage, sentence, _ in picked)
         top = passages[0].similarity if passages else 0.0
@@ -278,10 +281,10 @@ class Composer:
         for _, _, text, when, passage in sorted(ranked, key=lambda event: event[:3]):
             # one event per date, its best-matching sentence (a year alone dates many events)
             events.setdefault(when if len(when) > len("2025") else text, (when, text, passage))
-        if not events:
+        if not events or any(weight < 0 for weight in weights.values()):  # "how many CVEs in 2023?": not a record
             return self.explain(reading, passages, weights)
-        book = CitationBook()
         told = sorted(list(events.values())[:CHANGE_SENTENCES], key=lambda event: event[:2])
+        book = CitationBook()
         lines = [f"- {attach(text, book.cite(passage.chunk, quote=text))}" for _, text, passage in told]
         about = f" about {' and '.join(m.label for m in reading.modes)}" if modes else ""
         lead = f"What the sources record{about} for {' and '.join(sorted(years))}, in date order:"

@@ -183,7 +183,8 @@ class Responder:
         question_plan = plan(question, history, features=self.models.features, embed_turns=HISTORY_EMBEDDED)
         vectors, clause_vectors = self.retriever.embed_with_spans(question_plan.texts, question_plan.spans)
         reading = read(question_plan, vectors, clause_vectors, self.models, self.outcome, self._familiar)
-        return reading, self._anchored(reading, vectors[-1], question_plan.resolved_question)
+        vector = vectors[-2] if question_plan.completed else vectors[-1]  # the completed question's
+        return reading, self._anchored(reading, vector, question_plan.resolved_question)
 
     def _anchored(self, reading: Reading, vector: Vectors, embedded: str) -> Vectors:
         """The question's vector moved towards what its references resolved to ("the runner-up" is ambient, "it"

@@ -26,7 +26,7 @@ from assistant.understanding import lexicon
 # Calibrated on 57 answerable and 17 unanswerable questions (the public explain fixtures and probes); below the
 # bar the answer is "I don't know from my sources".
 ANSWER_FLOOR = 0.42
-ANSWER_BAR = 0.70
+ANSWER_BAR = 0.60
 SENTENCE_COVERAGE_WEIGHT = 0.2
 COVERAGE_WEIGHT = 0.1
 UNSEEN_WEIGHT = 0.5
@@ -65,6 +65,14 @@ _READ = re.compile(r"\b(?:read|as of|accessed|until|dated)\b[^;)]{0,30}$")  # "r
 _PERIOD = re.compile(r"(?P<first>20\d\d)(?:\s*[–-]\s*(?P<last>20\d\d))?\b")
 _NUMBER = re.compile(r"\d+(?:[.,/-]\d+)*")  # a figure, a version or a date (2025-07-28) as one token
 _WHAT_IS = re.compile(r"^\s*(?:what(?:'s| is| are)|define)\s+(?:an?\s+|the\s+)?(?P<subject>[\w .-]+?)\s*\??\s*$")
+# Words that ask for a measure rather than name what is measured, and how many of the others a figure must name.
+MEASURE_WORDS = frozenset(
+    terms(
+        "number numbers figure figures cost costs price use uses usage amount big heavy light overhead much many "
+        "cpu vcpu memory ram resource resources latency take takes"
+    )
+)
+SUBJECT_TERMS = 1
 OVERLAP_WEIGHT = 0.3  # times the share of the question's (rarity-weighted) words a sentence carries
 HEADING_SHARE = 0.5  # a question word in the sentence's section heading counts half
 
@@ -106,6 +114,15 @@ def _subject(reading: Reading) -> str:
         return reading.components[0].lower()
     asked = _WHAT_IS.match(reading.resolved_question.lower())
     return asked["subject"] if asked else ""
+
+
+def figure_on_subject(picked: Sequence[tuple[Passage, str, float]], weights: Mapping[str, float]) -> bool:
+    """Whether a picked sentence gives a figure about what the question measures: one carrying a number and the
+    question.s rarest word other than those that ask for a measure ("how much memory does Kuma use?" is not
+    answered by Envoy's memory figures)."""
+    named = sorted(((-w, t) for t, w in weights.items() if w > 0 and t not in MEASURE_WORDS), key=lambda x: x)
+    subject = {term for _, term in named[:SUBJECT_TERMS]}
+    return any(read_sentence(text).figures and subject <= read_sentence(text).words for _, text, _ in picked)
 
 
 def answerability(picked: Sequence[tuple[Passage, str, float]], weights: Mapping[str, float]) -> float:

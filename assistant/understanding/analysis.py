@@ -47,7 +47,7 @@ class TurnAnalysis:
 
     @property
     def empty(self) -> bool:
-        return not terms(self.text)
+        return re.search(r"\w", self.text) is None
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ class Plan:
     current: TurnAnalysis
     resolved_question: str  # the question; an elliptical one completed from the user's turn before
     embedded_from: int = 0  # earlier turns from this index on are embedded with the question
+    completed: bool = False  # the question was completed from the turn before; its own words are embedded last
     texts: list[str] = field(default_factory=list)  # to embed, in one batch: those earlier turns, then the question
     spans: list[list[Span]] = field(default_factory=list)  # the clauses of each text
 
@@ -105,7 +106,7 @@ def analyse_turn(text: str, features: Mapping[str, str], *, drop: Sequence[Span]
         stated["needs"] = tuple(needs)
         signals.append(f"needs:{','.join(needs)}")
     superlatives = _superlative_dimensions(lowered, clauses)
-    if first_person and (stated or lexicon.RECOMMEND.search(lowered)):  # "the lightest option for us": it matters
+    if lexicon.RECOMMEND.search(lowered) and (first_person or stated):  # "the lightest option for us": it matters
         for dimension in superlatives:
             priority = DIMENSION_PRIORITIES[dimension]
             if priority.value not in stated:
@@ -162,7 +163,9 @@ _POLAR = frozenset(
 def evidence(turn: TurnAnalysis) -> list[float]:
     """The keyword rules' evidence about the kind of answer asked for, as features beside the question's vector:
     how the asking sentence opens, how many modes and components it names, whether it speaks of "us", states a
-    requirement, uses a superlative, names a year or refers back."""
+    requirement, uses a superlative, names a year, refers back, greets or asks for help, asks for a joke or a
+    poem, and whether the modes ("which option", "the four modes") or something else ("the fastest way") are
+    what it is about."""
     lowered = turn.text.lower()
     asking = sentence_parts(lowered)
     words = (lowered[slice(*asking[-1])] if asking else lowered).split()
@@ -180,6 +183,10 @@ def evidence(turn: TurnAnalysis) -> list[float]:
         float(lexicon.YEAR.search(lowered) is not None),
         float(turn.refers_back or turn.ordinal is not None),
         float(turn.injected),
+        float(lexicon.HELP.search(lowered) is not None),
+        float(lexicon.OFF_TOPIC.search(lowered) is not None),
+        float(lexicon.MODES_AS_SUBJECT.search(lowered) is not None or lexicon.ALL_MODES.search(lowered) is not None),
+        float(lexicon.NOT_MODES_AS_SUBJECT.search(lowered) is not None),
     ]
 
 
@@ -248,17 +255,21 @@ def plan(
     current = analyse_turn(question, aliases)
     resolved = " ".join(current.text.split())
     if earlier and current.elliptical:
-        asked = next((turn for turn in reversed(earlier) if not turn.empty), None)
+        asked = next((turn for turn in reversed(earlier) if terms(turn.text)), None)  # skip "how much?"
         if asked is not None:
             resolved = _completed(asked, current, resolved)
     embedded_from = max(0, len(earlier) - embed_turns)
+    completed = resolved != " ".join(current.text.split())  # "why?" says what it asks; "...? why?" says about what
     return Plan(
         history=earlier,
         current=current,
         resolved_question=resolved,
         embedded_from=embedded_from,
-        texts=[turn.text for turn in earlier[embedded_from:]] + [resolved],
-        spans=[turn.clauses for turn in earlier[embedded_from:]] + [clause_spans(resolved)],
+        completed=completed,
+        texts=[turn.text for turn in earlier[embedded_from:]] + [resolved] + ([current.text] if completed else []),
+        spans=[turn.clauses for turn in earlier[embedded_from:]]
+        + [clause_spans(resolved)]
+        + ([[]] if completed else []),
     )
 
 

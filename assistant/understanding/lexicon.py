@@ -509,7 +509,13 @@ FOLLOWUP_OPENER = re.compile(r"^\s*(?:and|what about|how about|but|also|ok(?:ay)
 FOLLOWUP_WORDS = frozenset(terms("what about how much many why then also okay ok so instead one option mode pick"))
 # Words that point at a place in the ranking an earlier answer gave: (pattern, index into that ranking).
 ORDINALS: list[tuple[re.Pattern[str], int]] = [
-    (re.compile(r"\brunner[- ]?ups?\b|\bsecond\b|\b2nd\b|\bnext best\b|\bnumber two\b"), 1),
+    (
+        re.compile(
+            r"\brunner[- ]?ups?\b|\bsecond\b|\b2nd\b|\bnext best\b|\bnumber two\b"
+            r"|\bthe other (?:one|option|mode|pick|choice)\b"  # the other of the two an answer leads with
+        ),
+        1,
+    ),
     (re.compile(r"\bthird\b|\b3rd\b"), 2),
     (re.compile(r"\bfourth\b|\b4th\b|\b(?:the )?last (?:one|option|mode|place|pick|choice)\b"), -1),
     (

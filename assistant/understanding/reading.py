@@ -16,6 +16,7 @@ import numpy as np
 
 from assistant.domain.conversation import Aspect, Kind, Outcome, Reading
 from assistant.domain.requirements import Requirements, parse_requirements
+from assistant.domain.text import terms
 from assistant.domain.vocabulary import MODE_LABELS, Dimension, Mode
 from assistant.understanding import lexicon
 from assistant.understanding.analysis import Plan, Span, TurnAnalysis, analyse_turn, evidence, sentence_parts
@@ -73,8 +74,10 @@ def read(
         requirements = earlier.requirements
         if earlier.kind in ANSWERED:
             state = outcome(earlier)
-    current = (vectors[-1], clause_vectors[-1])
-    return _read_turn(plan.current, plan.resolved_question, current, models, state, requirements, familiar)
+    at = len(vectors) - 2 if plan.completed else len(vectors) - 1
+    own = vectors[-1] if plan.completed else None
+    current = (vectors[at], clause_vectors[at])
+    return _read_turn(plan.current, plan.resolved_question, current, models, state, requirements, familiar, own=own)
 
 
 def _read_turn(
@@ -85,8 +88,12 @@ def _read_turn(
     state: Outcome | None,
     before: Requirements,
     familiar: Familiarity,
+    *,
+    own: Vectors | None = None,
 ) -> Reading:
-    """One turn read in the light of the outcome before it; without vectors (an old turn), by keywords only."""
+    """One turn read in the light of the outcome before it; without vectors (an old turn), by keywords only.
+    `own`: the vector of the turn's own words when `question` completes them from the turn before ("why?"): its
+    kind is theirs when they say it clearly enough, or when they are nothing but question words ("why?")."""
     signals = list(turn.signals)
     guess: KindGuess | None = None
     clauses: list[tuple[Span, Vectors]] = []
@@ -102,6 +109,9 @@ def _read_turn(
             vector = _mean(kept) if kept else vector
             signals.append(f"injected:{len(dropped)}")
         guess = models.kinds.guess(vector, evidence(turn)) if not turn.empty else None
+        if own is not None and guess is not None:
+            said = models.kinds.guess(own, evidence(turn))
+            guess = said if said.confidence >= FOLLOW_CONFIDENCE or not terms(turn.text) else guess
     hypothetical = guess is not None and guess.kind is Kind.WHAT_IF  # "what if half were gRPC?" states a platform
     stated = _stated(turn, clauses, models.requirements, signals, hypothetical=hypothetical)
     kind, confidence = _kind(turn, guess, state, stated, familiar(turn.text), signals)
@@ -118,6 +128,8 @@ def _read_turn(
     elif kind is Kind.RECOMMEND and len(asked) == 1:  # "should a startup with 3 engineers use sidecars?"
         focus = asked[0]
     aspects = turn.aspects
+    if not aspects and turn.elliptical and terms(turn.text):  # "and cilium?" after its downsides; not "why?"
+        aspects = _aspects(question)
     if kind is Kind.TRADEOFFS and not aspects:
         aspects = (Aspect.STRENGTHS, Aspect.WEAKNESSES)
     return Reading(
@@ -136,6 +148,12 @@ def _read_turn(
         confidence=confidence,
         signals=tuple(signals),
     )
+
+
+def _aspects(question: str) -> tuple[Aspect, ...]:
+    lowered = question.lower()
+    whole = lexicon.about_a_whole_mode(lowered)
+    return tuple(aspect for aspect, pattern, _ in lexicon.ASPECTS if whole and pattern.search(lowered))
 
 
 def _follows_up(turn: TurnAnalysis, kind: Kind) -> bool:
@@ -218,14 +236,16 @@ def _kind(
     if state is not None and turn.elliptical and not turn.modes and confidence < FOLLOW_CONFIDENCE:
         kind = _continued(state, stated)  # "and on security?", "what about its cost?"
         signals.append(f"kind-continued:{kind.value}")
-    if kind is Kind.WHAT_IF and not stated:  # nothing changes: it asks about the answer before
-        kind = _continued(state, stated) if state is not None else Kind.RECOMMEND
+    if kind is Kind.WHAT_IF and not stated:  # "what would change your answer?": the ranking and what would move it
+        kind = Kind.RECOMMEND if recommending or state is None else _continued(state, stated)
     if kind in (Kind.WHAT_IF, Kind.WHY_NOT) and not recommending:
         kind = Kind.RECOMMEND  # nothing to change or to rank against yet: a recommendation for what is stated
     if kind is Kind.RANK and stated:
         kind = Kind.RECOMMEND  # "which is cheapest for us, a bank?": a ranking for their own situation
     if kind is Kind.RECOMMEND and recommending and stated:
         kind = Kind.WHAT_IF  # "and we're really squeezed on memory": the ranking again, with what moved
+    if kind is Kind.CHANGES and not (lexicon.YEAR.search(turn.text) or lexicon.RECENT.search(turn.text.lower())):
+        kind = guess.runner_up if guess is not None else Kind.OVERVIEW  # a change with no period: an explanation
     if kind is Kind.DIFFERENCE and len(turn.modes) >= 2 and len(turn.components) < 2:
         kind = Kind.COMPARE  # the difference between two modes is their comparison
     if kind is Kind.POLAR and stated and len(turn.modes) == 1 and not (turn.features or turn.components):
