@@ -114,7 +114,8 @@ def test_an_answer_withheld_for_a_broken_citation_fails_its_case_and_the_rest_st
     assert figures["dangling_citations"] == 1 and figures["pass_rate"] == 0.5
     verdict = gate.check(figures, gate.load_thresholds(PROJECT_ROOT / "evals" / "thresholds.yaml"), None)
     assert "threshold: dangling_citations = 1, above the maximum 0" in verdict.failures
-    reports.write(tmp_path / "r", results, figures, verdict, None)
+    breakdown = reports.Breakdown(metrics.by_split(results, k=5), metrics.by_kind(results), {})
+    reports.write(tmp_path / "r", results, figures, verdict, None, breakdown)
     cases_reported = json.loads((tmp_path / "r" / "eval.json").read_text())["cases"]
     assert cases_reported[0]["answer"] == "" and cases_reported[0]["intent"] is None
 
@@ -246,7 +247,9 @@ cases:
     assert body["splits"]["dev"]["pass_rate"] == 1.0 and body["splits"]["held-out"]["pass_rate"] == 0.5
     assert body["kinds"]["definition"] == {"cases": 1, "pass_rate": 0.0}
     assert body["understanding"]["kind_accuracy"] == 1.0 and body["understanding"]["requirement_accuracy"] == 1.0
-    assert result.exit_code == 1 and any(f.startswith("threshold: held-out: pass_rate") for f in body["gate"]["failures"])
+    assert result.exit_code == 1 and any(
+        f.startswith("threshold: held-out: pass_rate") for f in body["gate"]["failures"]
+    )
     assert {c["id"]: c["split"] for c in body["cases"]}["kind-bank"] == "held-out"
 
 

@@ -43,7 +43,7 @@ def test_the_matrix_has_forty_features_and_every_cell_is_dated_and_sourced() -> 
     [
         ("        read: 2026-12-05\n", "", "read"),  # a cell without its read date
         ("        status: supported\n", "        status: sorta\n", "status"),
-        ("        since: \"Istio 1.5\"\n", "", "since"),
+        ('        since: "Istio 1.5"\n', "", "since"),
     ],
 )
 def test_a_broken_cell_names_file_line_and_field(tmp_path: Path, old: str, new: str, field: str) -> None:
@@ -80,8 +80,11 @@ def test_a_hard_need_excludes_the_modes_whose_cell_misses_it_citing_the_cell() -
     assert matrix is not None
     for name in ("jobs_cronjobs", "sandboxed_runtimes", "openshift", "outlier_detection", "envoyfilter"):
         feature = matrix.features[name]
-        missing = {m for m, cell in feature.modes.items() if cell.status in (FeatureStatus.NOT_SUPPORTED,
-                                                                               FeatureStatus.DEPRECATED)}
+        missing = {
+            m
+            for m, cell in feature.modes.items()
+            if cell.status in (FeatureStatus.NOT_SUPPORTED, FeatureStatus.DEPRECATED)
+        }
         result = recommend(Requirements(needs=(name,)), RATINGS)
         excluded = {e.mode: e.reason.ref for e in result.excluded}
         if feature.fact is not None:  # judged by its requirement fact's rule instead, never twice
@@ -107,7 +110,7 @@ def test_needs_change_the_recommendation() -> None:
     ("sentence", "feature"),
     [
         ("We run a lot of CronJobs for billing. Which mode?", "jobs_cronjobs"),
-        ("Some tenants run under gVisor. Which data plane fits?", "sandboxed_runtimes"),
+        ("Some of our tenants run under gVisor. Which data plane fits?", "sandboxed_runtimes"),
         ("We're on OpenShift, what should we use?", "openshift"),
         ("We depend on outlier detection to eject bad hosts. Which mode?", "outlier_detection"),
     ],

@@ -197,7 +197,7 @@ def test_grpc_spoken_by_services_is_a_fact_not_a_mode() -> None:
 # Questions labelled with their intent, none of them a labelled phrasing: the kind classifier's generalisation is
 # measured on them as a share (it is a model, not a rule per phrasing); see also the eval's held-out split.
 HELD_OUT_INTENTS: list[tuple[str, Intent]] = [
-        ("We're a bank with strict isolation needs. Which mode?", Intent.RECOMMEND),
+    ("We're a bank with strict isolation needs. Which mode?", Intent.RECOMMEND),
     ("What should a two-person team use?", Intent.RECOMMEND),
     ("Half our workloads are VMs.", Intent.RECOMMEND),
     ("Compare sidecar and ambient on security", Intent.COMPARE),

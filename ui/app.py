@@ -19,10 +19,11 @@ _ROOT = str(Path(__file__).resolve().parents[1])
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
+import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from ui.charts import dimension_label, ratings_heatmap  # noqa: E402
-from ui.client import Answer, ApiError, ApiSettings, Delta, Final, MeshClient, Ratings  # noqa: E402
+from ui.client import Answer, ApiError, ApiSettings, Delta, Features, Final, MeshClient, Ratings  # noqa: E402
 from ui.render import (  # noqa: E402
     CAPABILITY_WORDS,
     answer_body,
@@ -34,12 +35,13 @@ from ui.render import (  # noqa: E402
 )
 from ui.transcript import ErrorInfo, Message, conversation_markdown, history, mode_label  # noqa: E402
 
-CHAT, RECOMMENDATION, RATINGS = (
+CHAT, RECOMMENDATION, RATINGS, FEATURES = (
     ":material/chat: Chat",
     ":material/explore: Your recommendation",
     ":material/grid_on: Ratings",
+    ":material/checklist: Features",
 )
-VIEWS = (CHAT, RECOMMENDATION, RATINGS)
+VIEWS = (CHAT, RECOMMENDATION, RATINGS, FEATURES)
 EXAMPLES = (
     "We're a bank with strict isolation needs. Which mode?",
     "We run thousands of pods and sidecars use too much memory. What should we use?",
@@ -64,7 +66,16 @@ FACTS = {
     "envoyfilter": "We rely on EnvoyFilter or Lua",
     "no_restarts": "Pods cannot be restarted to enrol or upgrade",
 }
-FORM_FIELDS = (*PRIORITIES, "grpc", *FACTS)  # the API's Requirements fields (a test keeps them in step)
+FORM_FIELDS = (*PRIORITIES, "grpc", *FACTS, "needs")  # the API's Requirements fields (a test keeps them in step)
+STATUS_COLOURS = {  # the feature matrix's statuses, as cell backgrounds
+    "supported": "#c8e6c9",
+    "partial": "#fff3c4",
+    "experimental": "#ffe0b2",
+    "deprecated": "#ffccbc",
+    "not_supported": "#ffcdd2",
+    "not_applicable": "#eeeeee",
+    "unknown": "#e0e0e0",
+}
 
 
 def client() -> MeshClient:
@@ -79,6 +90,21 @@ def init_state() -> None:
     state.setdefault("messages", [])
     state.setdefault("feedback_sent", {})
     state.setdefault("view", CHAT)
+    understood = state.pop("understood", None)
+    if understood is not None:  # the chat's understood requirements, shown in the form before it is drawn
+        show_in_form(understood)
+
+
+def show_in_form(requirements: dict[str, Any]) -> None:
+    """Set the form's widgets to `requirements` (priorities not stated show medium): the chat and the form are
+    one state, so submitting the form re-ranks what the conversation established."""
+    state = st.session_state
+    for name in PRIORITIES:
+        state[f"req-{name}"] = requirements.get(name) or "medium"
+    state["req-grpc"] = requirements.get("grpc") or ""
+    for name in FACTS:
+        state[f"req-{name}"] = bool(requirements.get(name))
+    state["req-needs"] = list(requirements.get("needs") or [])
 
 
 def messages() -> list[Message]:
@@ -118,6 +144,8 @@ def requirements_from_form() -> dict[str, Any]:
     if state.get("req-grpc"):
         stated["grpc"] = state["req-grpc"]
     stated.update({name: True for name in FACTS if state.get(f"req-{name}")})
+    if state.get("req-needs"):
+        stated["needs"] = list(state["req-needs"])
     return stated
 
 
@@ -153,7 +181,20 @@ def api_problem(api: MeshClient) -> ErrorInfo | None:
 # --- sidebar -------------------------------------------------------------------------------------------------
 
 
-def requirements_form() -> None:
+@st.cache_data(ttl=300, show_spinner=False)
+def cached_features(url: str, key: str | None) -> Features:
+    return MeshClient(ApiSettings(url=url, key=key)).features()
+
+
+def load_features(api: MeshClient) -> Features:
+    return cached_features(api.settings.url, api.settings.key)
+
+
+def requirements_form(api: MeshClient) -> None:
+    try:
+        features = load_features(api)["features"]
+    except ApiError:
+        features = {}  # the form still works without the feature list
     with st.sidebar.form("requirements", border=False):
         st.subheader("Your requirements")
         st.caption("How much each matters to you, and what is true of your platform.")
@@ -164,6 +205,12 @@ def requirements_form() -> None:
         )
         for name, label in FACTS.items():
             st.checkbox(label, key=f"req-{name}")
+        st.multiselect(
+            "Features we need",
+            options=list(features),
+            format_func=lambda name: features[name]["label"] if name in features else name,
+            key="req-needs",
+        )
         st.form_submit_button(
             "Recommend", type="primary", icon=":material/explore:", on_click=submit_requirements, width="stretch"
         )
@@ -248,6 +295,7 @@ def converse(api: MeshClient, question: str) -> None:
         answer_body(answer)
         feedback(answer["id"])
     conversation.append({"role": "assistant", "content": answer["text"], "answer": answer})
+    st.session_state["understood"] = answer["requirements"]  # the form shows it from the next run on
 
 
 def chat_view(api: MeshClient) -> None:
@@ -330,6 +378,45 @@ def ratings_view(api: MeshClient) -> None:
         st.dataframe(rows, hide_index=True, width="stretch")
 
 
+def features_view(api: MeshClient) -> None:
+    try:
+        matrix = load_features(api)
+    except ApiError as exc:
+        show_error(error_info(exc))
+        return
+    st.markdown("#### :material/checklist: Which feature works in which mode")
+    st.caption(
+        f"Each cell: the status, since which release, and its source (read by {matrix['as_of']}). "
+        "Pick a row to see the notes and sources."
+    )
+    rows = matrix["features"]
+    differ = st.checkbox("Only the rows where the modes differ", key="features-differ")
+    groups = sorted({row["group"] for row in rows.values()})
+    group = st.selectbox("Group", options=["", *groups], format_func=lambda g: g or "All groups", key="features-group")
+    shown = {
+        name: row
+        for name, row in rows.items()
+        if (row["differs"] or not differ) and (not group or row["group"] == group)
+    }
+    table = [
+        {"Feature": row["label"], **{mode_label(m): row["modes"][m]["status"] for m in matrix["modes"]}}
+        for row in shown.values()
+    ]
+    styled = pd.DataFrame(table).style.map(lambda status: f"background-color: {STATUS_COLOURS.get(status, '')}")
+    st.dataframe(styled, hide_index=True, width="stretch", key="features-table")
+    st.caption(f"{len(shown)} of {len(rows)} features.")
+    picked = st.selectbox(
+        "Notes and sources for", options=list(shown), format_func=lambda name: rows[name]["label"], key="features-row"
+    )
+    if picked:
+        lines = [
+            f"- **{mode_label(m)}: {cell['status'].replace('_', ' ')}** since {cell['since']} ({cell['since_date']}). "
+            f"{safe_markdown(cell['note'])} ([source]({cell['source']}), read {cell['read']})"
+            for m, cell in rows[picked]["modes"].items()
+        ]
+        st.markdown("\n".join(lines))
+
+
 # --- the page ------------------------------------------------------------------------------------------------
 
 
@@ -342,7 +429,7 @@ def main() -> None:
         st.title(":material/hub: Mesh Assistant")
         st.caption("Which service-mesh data plane fits: sidecar, ambient, Cilium or proxyless gRPC? Cited answers.")
         actions = st.container()
-    requirements_form()
+    requirements_form(api)
 
     problem = api_problem(api)
     st.sidebar.caption(f"API: {api.url} — {'not available' if problem else 'ready'}")
@@ -353,6 +440,8 @@ def main() -> None:
         recommendation_view(api)
     elif view == RATINGS:
         ratings_view(api)
+    elif view == FEATURES:
+        features_view(api)
     else:
         chat_view(api)
     with actions:

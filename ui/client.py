@@ -107,6 +107,29 @@ class Ratings(TypedDict):
     capabilities: dict[str, dict[str, Any]]
 
 
+class FeatureCell(TypedDict):
+    status: str
+    since: str
+    since_date: str
+    note: str
+    source: str
+    read: str
+
+
+class FeatureRow(TypedDict):
+    label: str
+    group: str
+    need: str
+    differs: bool
+    modes: dict[str, FeatureCell]
+
+
+class Features(TypedDict):
+    as_of: str
+    modes: list[str]
+    features: dict[str, FeatureRow]
+
+
 class Turn(TypedDict):
     role: Literal["user", "assistant"]
     content: str
@@ -253,6 +276,9 @@ class MeshClient:
 
     def ratings(self) -> Ratings:
         return cast(Ratings, self._request("GET", "/v1/ratings"))
+
+    def features(self) -> Features:
+        return cast(Features, self._request("GET", "/v1/features"))
 
     def feedback(self, answer_id: str, rating: Literal["up", "down"], comment: str = "") -> dict[str, Any]:
         body = {"answer_id": answer_id, "rating": rating, "comment": comment}

@@ -124,6 +124,9 @@ class Composer:
         focus = reading.focus
         if focus is not None and rec.top != focus:  # the first pick: the lead below says so
             parts.append(self._focus(book, rec, focus))
+        moved = _what_moved(reading, rec)
+        if moved:
+            parts.append(moved)
         if not rec.ranking:
             parts.append("No mode meets every hard constraint you stated.")
         else:
@@ -364,22 +367,31 @@ class Composer:
         passages: Sequence[Passage],
         weights: Mapping[str, float],
     ) -> Draft:
-        """A verdict first, decided by the feature matrix's cells for the features and modes asked, then the
-        sources' best sentences; without a cell, no verdict: what the sources say, or "I don't know"."""
-        matrix = self.ratings.features
-        if matrix is None or not cells:
+        """A verdict first, decided by structured knowledge: the feature matrix's cells for the features and modes
+        asked, else the ratings of the modes on the dimensions asked ("is ambient production ready?"); then the
+        sources' best sentences. With neither, no verdict: what the sources say, or "I don't know"."""
+        book = CitationBook()
+        lines = []
+        for name, mode in cells:  # cells are asked only of a corpus with a feature matrix
+            feature = self.ratings.features.features[name] if self.ratings.features is not None else None
+            if feature is None:
+                continue
+            cell = feature.modes[mode]
+            said = f"{feature.label} with {mode.label}: {cell.status.label} since {cell.since}. {cell.note}"
+            marker = self._cite_ref(book, feature_ref(name, mode), cell.note)
+            lines.append((VERDICTS[cell.status], attach(said, marker)))
+        for mode, dimension in [] if lines else itertools.product(reading.modes, reading.dimensions):
+            rating = self.ratings.rating(mode, dimension)
+            label = self.ratings.dimensions[dimension].label.lower()
+            said = f"{mode.label} is rated {rating.score}/5 for {label}: {rating.rationale}"
+            marker = self._cite_ref(book, rating_ref(mode, dimension), rating.rationale)
+            lines.append((RATED[min(max(rating.score, 2), 4)], attach(said, marker)))
+        if not lines:
             explained = self.explain(reading, passages, weights)
             if explained.refused:
                 return explained
             text = f"No structured fact of mine decides this; what the sources say: {explained.text}"
             return Draft(text, explained.citations, explained.cited, False, explained.confidence)
-        book = CitationBook()
-        lines = []
-        for name, mode in cells:
-            cell, feature = matrix.cell(name, mode), matrix.features[name]
-            said = f"{feature.label} with {mode.label}: {cell.status.label} since {cell.since}. {cell.note}"
-            marker = self._cite_ref(book, feature_ref(name, mode), cell.note)
-            lines.append((VERDICTS[cell.status], attach(said, marker)))
         if len(lines) == 1:
             parts = [f"{lines[0][0]}: {lines[0][1]}"]
         else:
@@ -479,8 +491,25 @@ VERDICTS: dict[FeatureStatus, str] = {  # a matrix cell as the first word of a y
     FeatureStatus.NOT_APPLICABLE: "Not applicable",
     FeatureStatus.UNKNOWN: "The sources do not say",
 }
+RATED = {4: "Yes", 3: "Partly", 2: "Not really"}  # a rating of 4-5, 3 or 1-2 as a yes-or-no verdict
 _STEP = re.compile(r"^\s*\d+\.\s")  # a numbered item: one step of a procedure
 MAX_STEPS = 8
+
+
+def _what_moved(reading: Reading, rec: Recommendation) -> str:
+    """For a what-if, how the ranking before the change compares with the ranking after it."""
+    if reading.kind is not Kind.WHAT_IF or reading.previous is None or not reading.previous.ranking:
+        return ""
+    before, after = list(reading.previous.ranking), [r.mode for r in rec.ranking]
+    if before == after:
+        return "With that change the ranking stays as it was."
+
+    def order(modes: Sequence[Mode]) -> str:
+        return ", ".join(m.label for m in modes) or "none"
+
+    dropped = [m for m in before if m not in after]
+    lead = f"With that change the ranking moves from {order(before)} to {order(after)}"
+    return lead + (f" ({order(dropped)} now excluded)." if dropped else ".")
 
 
 def _defining(

@@ -296,7 +296,8 @@ class Responder:
         modes = list(reading.modes) or list(Mode)
         cells = [(name, mode) for name in reading.features for mode in modes][:MAX_CELLS]
         draft = self.composer.polar(reading, cells, passages, weights)
-        return Handled(draft, passages, {feature_ref(name, mode) for name, mode in cells})
+        rated = {rating_ref(mode, dimension) for mode in reading.modes for dimension in reading.dimensions}
+        return Handled(draft, passages, {feature_ref(name, mode) for name, mode in cells} | rated)
 
     def _difference(self, reading: Reading, vector: Vectors) -> Handled:
         """What each of the two things is, then what tells them apart."""

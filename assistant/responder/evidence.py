@@ -42,7 +42,7 @@ SAME_MEANING = 0.85
 CLOSE_MEANING = 0.75
 TOPIC_BONUS = 0.08  # a sentence about the asked dimension (cost, latency, maturity...)
 FIGURE_BONUS = 0.06  # a sentence with a measured figure, when the question asks about cost or latency
-DEFINITION_BONUS = 0.1  # "X is ..." when the question is "what is X?"
+DEFINITION_BONUS = 0.2  # "X is a/the ..." when the question is "what is X?" (not "X are declared as ...")
 _FIGURE = re.compile(r"\d[\d.,]*\s?(?:vcpu|mcpu|mb|mib|gb|ms|%|rps|requests per second)\b")
 _MEASURED = {Dimension.RESOURCE_EFFICIENCY, Dimension.PERFORMANCE}
 # A sentence dated in the year the question names, or, when it asks about now, in the newest year the passages name.
@@ -110,10 +110,10 @@ def read_sentence(text: str) -> _Sentence:
 
 def _subject(reading: Reading) -> str:
     """What a definition question defines: the component it names, else its words after "what is"."""
-    if reading.components:
-        return reading.components[0].lower()
     asked = _WHAT_IS.match(reading.resolved_question.lower())
-    return asked["subject"] if asked else ""
+    if asked:
+        return str(asked["subject"])
+    return reading.components[0].lower() if reading.components else ""
 
 
 def figure_on_subject(picked: Sequence[tuple[Passage, str, float]], weights: Mapping[str, float]) -> bool:
@@ -164,7 +164,7 @@ def select_sentences(
         years = {year for year in [newest_year(passages)] if year}
     asks_when = reading.kind is Kind.DATE  # "when did ambient go GA?" (not "when should we use it?")
     subject = _subject(reading) if reading.kind is Kind.DEFINITION else ""
-    defining = rf"(?:an?\s+|the\s+)?(?:[\w-]+\s+)?{re.escape(subject)}s?\s+(?:is|are)\b"
+    defining = rf"(?:an?\s+|the\s+)?(?:[\w-]+\s+)?{re.escape(subject)}s?\s+(?:is|are)\s+(?:an?|the|one|[\w-]+'s)\b"
     definition = re.compile(defining) if subject else None
     candidates: list[_Candidate] = []
     for rank, passage in enumerate(passages):

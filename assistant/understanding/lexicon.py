@@ -353,8 +353,8 @@ IMPORTANCE = re.compile(
 )
 DOWNPLAY = re.compile(
     r"\b(?:don't|do not|doesn't|does not|don't really|not) (?:care|worry|mind)\b|\b(?:isn't|is not|aren't|are not|"
-    r"not) (?:a |an |our |that )?(?:big |major |real |top |high )?(?:concern|priority|issue|problem|deal)|\bmatters? "
-    r"(?:less|little|not)\b|\b(?:least|low) (?:priority|concern)\b|\bless important\b"
+    r"not) (?:a |an |our |that )?(?:big |major |real |top |high )?(?:concern|priority|issue|problem|deal)"
+    r"|\bmatter(?:s|ed)? (?:less|little|not)\b|\b(?:least|low) (?:priority|concern)\b|\bless important\b"
     r"|\bcare (?:little|less|very little|not much|hardly at all) about\b|\b(?:barely|hardly|rarely) (?:care|worry)\b"
     r"|\bnot (?:too|very|that|really|overly|particularly) (?:worried|concerned|bothered|sensitive|important)\b"
     r"|\b(?:is|are) (?:secondary|a nice[- ]to[- ]have|negligible)\b|\bcan (?:live|cope) with (?:some |more |higher )?"
@@ -688,7 +688,9 @@ def stance_requirements(clause: str, sentence: str) -> dict[str, Any]:
     `sentence` (which may hold the first person: "we care little about latency but a lot about cost"). Each topic
     takes the nearest stance word: "care little about latency" lowers latency, "a lot about cost" raises cost; a
     topic after "than" takes the opposite of a stance before it ("latency matters less than cost")."""
-    if not FIRST_PERSON.search(sentence) and not re.search(r"\b(?:matters?|priority|critical|crucial)\b", clause):
+    if not FIRST_PERSON.search(sentence) and not re.search(
+        r"\b(?:matter(?:s|ed)?|priority|critical|crucial)\b", clause
+    ):
         return {}
     downplayed = [match.span() for match in DOWNPLAY.finditer(clause)]
     raised = [

@@ -232,6 +232,8 @@ def _kind(
         signals.append(f"kind:{kind.value}:{confidence:.2f}")
         if kind is Kind.INJECTION and confidence < INJECTION_CONFIDENCE:  # nothing was dropped: not an injection
             kind = guess.runner_up
+        if kind is Kind.OUT_OF_SCOPE and (turn.modes or (turn.dimensions and familiar >= FAMILIAR_SHARE)):
+            kind = guess.runner_up  # it names a mode, or a rated dimension in the corpus's words
     recommending = state is not None and state.kind in RECOMMENDING
     if state is not None and turn.elliptical and not turn.modes and confidence < FOLLOW_CONFIDENCE:
         kind = _continued(state, stated)  # "and on security?", "what about its cost?"

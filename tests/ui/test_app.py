@@ -169,7 +169,7 @@ def test_follow_up_questions_carry_the_conversation(ui: AppTest) -> None:
 
 
 def test_low_confidence_and_refusals_are_flagged(ui: AppTest) -> None:
-    ask(ui, "What about kuma?")
+    ask(ui, "How many GitHub stars does Istio have?")
 
     answer = last_answer(ui)
     assert answer["confidence"]["label"] == "low"
