@@ -219,6 +219,11 @@ def run(service: Service, *, synthetic_size: int, rounds: int, load: int, concur
         f"{_verdict(asked.p50_ms <= 1.5 * floor.p50_ms)}, p95 {asked.p95_ms / floor.p95_ms:.2f}x floor "
         f"(target <= 3x) {_verdict(asked.p95_ms <= 3 * floor.p95_ms)}"
     )
+    understanding = statistics.median(responder.answer(q).timings["understand"] for q in MIXED_QUESTIONS)
+    yield (
+        f"  of which understanding p50 {understanding:.1f} ms (the one model call, the kind model and the replay "
+        "of earlier turns)"
+    )
     if load:
         computed = load_run(settings, requests=load, concurrency=concurrency, answer_cache=False)
         yield (

@@ -185,6 +185,10 @@ class Retriever:
         """The one model call a question costs: each text's vector and a vector per span (clause) of it."""
         return self.embedder.encode_with_sentences(texts, spans)
 
+    def known_names(self, text: str) -> set[str]:
+        """The names in `text` (capitalised words, versions) that the corpus also writes: "Buoyant", "Hubble"."""
+        return names(text) & self._snapshot.names
+
     def term_weights(self, text: str) -> dict[str, float]:
         """Each content word of `text` the corpus uses, with its inverse document frequency; names and versions
         the corpus never mentions (another product, a release it does not cover) with a negative weight, also

@@ -6,6 +6,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import date, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -13,7 +14,7 @@ from pydantic import ValidationError
 
 from assistant.answer_cache import AnswerCache, cache_key
 from assistant.config import Settings
-from assistant.corpus import load_ratings
+from assistant.corpus import load_documents, load_ratings
 from assistant.domain.answers import Answer
 from assistant.domain.conversation import Turn
 from assistant.domain.documents import Passage
@@ -130,6 +131,32 @@ class Service:
                 }
                 for name, row in rows.items()
             },
+        }
+
+    def sources(self, *, older_than_days: int | None = None, today: date | None = None) -> dict[str, Any]:
+        """Every corpus document (by its `as_of`) and matrix cell (by the date its source was read), oldest first;
+        with `older_than_days`, only those read more than that many days before `today`."""
+        if older_than_days is not None and older_than_days < 0:
+            raise UserError("older-than must be 0 days or more.")
+        now = today or date.today()
+        cutoff = now - timedelta(days=older_than_days) if older_than_days is not None else None
+        documents = [
+            {"id": doc.id, "title": doc.title, "as_of": doc.as_of, "sources": list(doc.sources)}
+            for doc in load_documents(self.settings.corpus_dir)
+            if cutoff is None or date.fromisoformat(doc.as_of) < cutoff
+        ]
+        matrix = self.ratings.features
+        cells = [
+            {"feature": name, "mode": mode.value, "read": cell.read.isoformat(), "source": cell.source}
+            for name, row in (matrix.features.items() if matrix else [])
+            for mode, cell in row.modes.items()
+            if cutoff is None or cell.read < cutoff
+        ]
+        return {
+            "today": now.isoformat(),
+            "older_than_days": older_than_days,
+            "documents": sorted(documents, key=lambda d: (d["as_of"], d["id"])),
+            "cells": sorted(cells, key=lambda c: (c["read"], c["feature"], c["mode"])),
         }
 
     def recommend(self, requirements: Requirements | Mapping[str, Any]) -> Recommendation:

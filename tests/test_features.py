@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -166,3 +167,23 @@ def test_features_in_the_terminal(service: Service, monkeypatch: pytest.MonkeyPa
     assert all(list(row["modes"]) == ["grpc"] for row in data["features"].values())
     one = runner.invoke(app, ["features", "--feature", "jobs_cronjobs"])
     assert one.exit_code == 0 and "since" in one.output and "https://" in one.output
+
+
+def test_sources_older_than_list_what_was_read_before_then(service: Service, live_api: LiveServer) -> None:
+    everything = service.sources(today=date(2026, 12, 5))
+    assert len(everything["documents"]) >= 28 and len(everything["cells"]) >= 160
+    stale = service.sources(older_than_days=60, today=date(2026, 12, 5))  # read before 2026-10-06
+    assert stale["documents"] and all(d["as_of"] < "2026-10-06" for d in stale["documents"])
+    assert all(c["read"] < "2026-10-06" for c in stale["cells"])
+    assert len(stale["documents"]) < len(everything["documents"])  # the documents written on 2026-12-05 are fresh
+    over_http = httpx.get(f"{live_api.url}/v1/sources", params={"older_than": 0}, timeout=30).json()
+    assert over_http["older_than_days"] == 0 and over_http["documents"]
+    assert httpx.get(f"{live_api.url}/v1/sources", params={"older_than": -1}, timeout=30).status_code == 422
+
+
+def test_sources_in_the_terminal(service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("assistant.cli.knowledge.service", lambda: service)
+    listed = runner.invoke(app, ["sources", "--older-than", "30", "--json"])
+    assert listed.exit_code == 0 and json.loads(listed.output)["older_than_days"] == 30
+    table = runner.invoke(app, ["sources"])
+    assert table.exit_code == 0 and "matrix cell" in table.output

@@ -1,4 +1,4 @@
-"""Commands over the knowledge base: index, ingest, search, ratings, features."""
+"""Commands over the knowledge base: index, ingest, search, ratings, features, sources."""
 
 from __future__ import annotations
 
@@ -121,3 +121,22 @@ def features(
                 typer.echo(
                     f"{name} [{m}] since {cell['since']} ({cell['since_date']}): {cell['note']} {cell['source']}"
                 )
+
+
+@app.command()
+def sources(
+    older_than: Annotated[
+        int | None, typer.Option("--older-than", min=0, help="Only what was read more than DAYS days ago.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """When each document and feature-matrix cell was last read against its source, oldest first."""
+    found = service().sources(older_than_days=older_than)
+    if as_json:
+        emit_json(found)
+        return
+    documents = [[d["as_of"], d["id"], d["title"]] for d in found["documents"]]
+    cells = [[c["read"], f"{c['feature']} [{c['mode']}]", c["source"]] for c in found["cells"]]
+    typer.echo(render.table(["as of", "document", "title"], documents) if documents else "No document.")
+    typer.echo("")
+    typer.echo(render.table(["read", "matrix cell", "source"], cells) if cells else "No matrix cell.")

@@ -36,6 +36,7 @@ from assistant.rules import profile, recommend
 from assistant.understanding import ExampleIndex, KindClassifier, Models, load_examples, load_phrasings, plan, read
 from assistant.understanding.analysis import analyse_turn, evidence
 from assistant.understanding.lexicon import COMPONENTS, YEAR, find_components
+from assistant.understanding.reading import Familiar
 
 EXPLAIN_K = 12
 CHANGES_K = 40  # "what changed in 2024?": a year's events fill several small passages, which rank low on a bare year
@@ -209,12 +210,13 @@ class Responder:
             return Outcome(reading.kind, modes, ranking, reading.requirements, reading.dimensions)
         return Outcome(reading.kind, reading.modes, (), reading.requirements, reading.dimensions, reading.components)
 
-    def _familiar(self, text: str) -> float:
-        """The share of `text`'s content words that the corpus uses: a question mostly made of them is about the
-        corpus's subject even without a mesh keyword."""
+    def _familiar(self, text: str) -> Familiar:
+        """How much of `text` the corpus knows: a question mostly made of the words it uses is about its subject
+        even without a mesh keyword."""
         asked = set(terms(text))
         known = {term for term, weight in self.retriever.term_weights(text).items() if weight > 0}
-        return len(known & asked) / len(asked) if asked else 0.0
+        share = len(known & asked) / len(asked) if asked else 0.0
+        return Familiar(share, bool(self.retriever.known_names(text)))
 
     # handlers, one per kind (see `handlers`) ------------------------------------------------------------------
     def _recommend(self, reading: Reading, vector: Vectors) -> Handled:

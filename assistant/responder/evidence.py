@@ -73,6 +73,11 @@ MEASURE_WORDS = frozenset(
     )
 )
 SUBJECT_TERMS = 1
+# A measure the question names, and how a figure in it is written: the answer must carry that unit.
+UNITS: dict[str, re.Pattern[str]] = {
+    terms("seconds")[0]: re.compile(r"\d\s?(?:ms|s|seconds?|milliseconds?)\b"),
+    terms("percent")[0]: re.compile(r"\d\s?(?:%|percent)"),
+}
 OVERLAP_WEIGHT = 0.3  # times the share of the question's (rarity-weighted) words a sentence carries
 HEADING_SHARE = 0.5  # a question word in the sentence's section heading counts half
 
@@ -122,7 +127,13 @@ def figure_on_subject(picked: Sequence[tuple[Passage, str, float]], weights: Map
     answered by Envoy's memory figures)."""
     named = sorted(((-w, t) for t, w in weights.items() if w > 0 and t not in MEASURE_WORDS), key=lambda x: x)
     subject = {term for _, term in named[:SUBJECT_TERMS]}
-    return any(read_sentence(text).figures and subject <= read_sentence(text).words for _, text, _ in picked)
+    units = [pattern for word, pattern in UNITS.items() if word in weights]  # "how many seconds": a time
+    return any(
+        read_sentence(text).figures
+        and subject <= read_sentence(text).words
+        and all(pattern.search(read_sentence(text).lowered) for pattern in units)
+        for _, text, _ in picked
+    )
 
 
 def answerability(picked: Sequence[tuple[Passage, str, float]], weights: Mapping[str, float]) -> float:

@@ -25,7 +25,18 @@ from assistant.understanding.kinds import KindClassifier, KindGuess
 
 Vectors = np.ndarray[Any, np.dtype[np.float32]]
 Outcomes = Callable[[Reading], Outcome]
-Familiarity = Callable[[str], float]
+
+
+@dataclass(frozen=True)
+class Familiar:
+    """How much of a question the corpus knows: the share of its content words it uses, and whether it names
+    something the corpus names (a vendor, a release)."""
+
+    share: float
+    names: bool
+
+
+Familiarity = Callable[[str], Familiar]
 
 FAMILIAR_SHARE = 0.75  # of the question's content words known to the corpus: then it is in the domain
 # A question with no mesh word and fewer familiar words is answered only when the phrasings leave no doubt about
@@ -71,6 +82,8 @@ def read(
         position = index - plan.embedded_from
         embedded = (vectors[position], clause_vectors[position]) if position >= 0 else None
         earlier = _read_turn(turn, turn.text, embedded, models, state, requirements, familiar)
+        if turn.injected or any(signal.startswith("injected") for signal in earlier.signals):
+            continue  # an earlier turn that tried to rewrite the rules contributes nothing, not even its rest
         requirements = earlier.requirements
         if earlier.kind in ANSWERED:
             state = outcome(earlier)
@@ -219,7 +232,7 @@ def _kind(
     guess: KindGuess | None,
     state: Outcome | None,
     stated: dict[str, Any],
-    familiar: float,
+    known: Familiar,
     signals: list[str],
 ) -> tuple[Kind, float]:
     """The kind the phrasings say, where the conversation and the keyword evidence allow it."""
@@ -232,8 +245,8 @@ def _kind(
         signals.append(f"kind:{kind.value}:{confidence:.2f}")
         if kind is Kind.INJECTION and confidence < INJECTION_CONFIDENCE:  # nothing was dropped: not an injection
             kind = guess.runner_up
-        if kind is Kind.OUT_OF_SCOPE and (turn.modes or (turn.dimensions and familiar >= FAMILIAR_SHARE)):
-            kind = guess.runner_up  # it names a mode, or a rated dimension in the corpus's words
+        if kind is Kind.OUT_OF_SCOPE and (turn.modes or turn.components or (known.names and turn.dimensions)):
+            kind = guess.runner_up  # it names a mode or a part, or what a source the corpus cites said on a topic
     recommending = state is not None and state.kind in RECOMMENDING
     if state is not None and turn.elliptical and not turn.modes and confidence < FOLLOW_CONFIDENCE:
         kind = _continued(state, stated)  # "and on security?", "what about its cost?"
@@ -257,9 +270,9 @@ def _kind(
         turn.in_domain
         or bool(stated)
         or state is not None
-        or familiar >= FAMILIAR_SHARE
-        or (confidence >= SURE_KIND and familiar >= SURE_FAMILIAR)
-        or (recorded and confidence >= SURE_RECORDED and familiar >= SURE_FAMILIAR)
+        or known.share >= FAMILIAR_SHARE
+        or (confidence >= SURE_KIND and known.share >= SURE_FAMILIAR)
+        or (recorded and confidence >= SURE_RECORDED and known.share >= SURE_FAMILIAR)
     )
     if kind in ANSWERED and not in_domain:
         return Kind.OUT_OF_SCOPE, confidence

@@ -1,4 +1,4 @@
-"""GET /v1/search, /v1/modes, /v1/ratings, /v1/features."""
+"""GET /v1/search, /v1/modes, /v1/ratings, /v1/features, /v1/sources."""
 
 from __future__ import annotations
 
@@ -62,3 +62,15 @@ def features(
     """The feature and status matrix: per feature and mode a status, the release and date it holds since, a
     note, the source URL and the date the source was read."""
     return service.features_table(feature=feature, mode=mode)
+
+
+@router.get("/sources", responses=ERRORS)
+def sources(
+    service: ServiceDep,
+    _client: ClientDep,
+    older_than: Annotated[
+        int | None, Query(ge=0, le=36_500, description="Only what was read more than this many days ago.")
+    ] = None,
+) -> dict[str, Any]:
+    """The corpus documents (by as_of) and feature-matrix cells (by read date), oldest first: what to re-read."""
+    return service.sources(older_than_days=older_than)
