@@ -23,7 +23,17 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from ui.charts import dimension_label, ratings_heatmap  # noqa: E402
-from ui.client import Answer, ApiError, ApiSettings, Delta, Features, Final, MeshClient, Ratings  # noqa: E402
+from ui.client import (  # noqa: E402
+    Answer,
+    ApiError,
+    ApiSettings,
+    Delta,
+    FeatureRow,
+    Features,
+    Final,
+    MeshClient,
+    Ratings,
+)
 from ui.render import (  # noqa: E402
     CAPABILITY_WORDS,
     answer_body,
@@ -295,7 +305,8 @@ def converse(api: MeshClient, question: str) -> None:
         answer_body(answer)
         feedback(answer["id"])
     conversation.append({"role": "assistant", "content": answer["text"], "answer": answer})
-    st.session_state["understood"] = answer["requirements"]  # the form shows it from the next run on
+    st.session_state["understood"] = answer["requirements"]
+    st.rerun()  # the form, drawn before the chat, shows what the conversation now states
 
 
 def chat_view(api: MeshClient) -> None:
@@ -390,19 +401,25 @@ def features_view(api: MeshClient) -> None:
         "Pick a row to see the notes and sources."
     )
     rows = matrix["features"]
-    differ = st.checkbox("Only the rows where the modes differ", key="features-differ")
+    modes = st.multiselect(
+        "Modes", options=matrix["modes"], default=matrix["modes"], format_func=mode_label, key="features-modes"
+    )
+    differ = st.checkbox("Only the rows where these modes differ", key="features-differ")
     groups = sorted({row["group"] for row in rows.values()})
     group = st.selectbox("Group", options=["", *groups], format_func=lambda g: g or "All groups", key="features-group")
+
+    def differs(row: FeatureRow) -> bool:
+        return len({row["modes"][m]["status"] for m in modes}) > 1
+
     shown = {
-        name: row
-        for name, row in rows.items()
-        if (row["differs"] or not differ) and (not group or row["group"] == group)
+        name: row for name, row in rows.items() if (not differ or differs(row)) and (not group or row["group"] == group)
     }
     table = [
-        {"Feature": row["label"], **{mode_label(m): row["modes"][m]["status"] for m in matrix["modes"]}}
+        {"Feature": row["label"], **{mode_label(m): row["modes"][m]["status"].replace("_", " ") for m in modes}}
         for row in shown.values()
     ]
-    styled = pd.DataFrame(table).style.map(lambda status: f"background-color: {STATUS_COLOURS.get(status, '')}")
+    colour = {status.replace("_", " "): value for status, value in STATUS_COLOURS.items()}
+    styled = pd.DataFrame(table).style.map(lambda status: f"background-color: {colour.get(status, '')}")
     st.dataframe(styled, hide_index=True, width="stretch", key="features-table")
     st.caption(f"{len(shown)} of {len(rows)} features.")
     picked = st.selectbox(
@@ -413,6 +430,7 @@ def features_view(api: MeshClient) -> None:
             f"- **{mode_label(m)}: {cell['status'].replace('_', ' ')}** since {cell['since']} ({cell['since_date']}). "
             f"{safe_markdown(cell['note'])} ([source]({cell['source']}), read {cell['read']})"
             for m, cell in rows[picked]["modes"].items()
+            if m in modes
         ]
         st.markdown("\n".join(lines))
 

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
@@ -195,3 +196,39 @@ def test_the_requirements_form_and_the_ratings_heatmap(streamlit_url: str, brows
     expect(tooltip).to_contain_text("Why")
     expect(tooltip).to_contain_text("https://")
     save(page, tmp_path, "ratings.png")
+
+
+def test_the_features_view_filters_to_where_the_modes_differ(
+    streamlit_url: str, browser: Browser, live_api: LiveServer, tmp_path: Path
+) -> None:
+    matrix = httpx.get(f"{live_api.url}/v1/features", timeout=30).json()["features"]
+    istio = ("sidecar", "ambient")
+    differ = sum(1 for row in matrix.values() if len({row["modes"][m]["status"] for m in istio}) > 1)
+    page = browser.new_page(viewport={"width": 1280, "height": 1200})
+    page.goto(streamlit_url)
+    page.get_by_text("Features", exact=True).click()
+    count = page.get_by_text(re.compile(r"\d+ of \d+ features\."))
+    expect(count).to_have_text(f"{len(matrix)} of {len(matrix)} features.", timeout=WAIT_MS)
+    expect(page.get_by_test_id("stDataFrame")).to_be_visible()
+    for other in ("Cilium", "Proxyless gRPC"):  # compare Istio's two data planes only
+        page.get_by_role("button", name=f"Remove {other}").first.click()
+        page.wait_for_timeout(300)
+    page.get_by_text("Only the rows where these modes differ").click()
+    expect(count).to_have_text(f"{differ} of {len(matrix)} features.", timeout=WAIT_MS)
+    assert 0 < differ < len(matrix)
+    expect(page.get_by_role("link", name="source").first).to_have_attribute("href", re.compile(r"^https://"))
+    save(page, tmp_path, "features.png")
+
+
+def test_the_form_shows_what_the_chat_understood(streamlit_url: str, browser: Browser) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(streamlit_url)
+    box = page.get_by_test_id("stChatInputTextArea")
+    expect(box).to_be_visible(timeout=WAIT_MS)
+    box.fill(BANK)
+    box.press("Enter")
+    expect(page.get_by_test_id("stChatMessage").filter(has_text="is the best fit")).to_be_visible(timeout=WAIT_MS)
+    sidebar = page.get_by_test_id("stSidebar")
+    regulated = sidebar.get_by_role("checkbox", name=re.compile("Regulated"))
+    expect(regulated).to_be_checked(timeout=WAIT_MS)  # the bank, as the chat understood it
+    expect(sidebar.get_by_test_id("stSliderThumbValue").first).to_have_text("high")  # security, implied
