@@ -308,3 +308,10 @@ def test_every_counterfactual_really_changes_the_first_place(requirements: Requi
         changed = requirements.apply(counterfactual.change)
         assert leader(changed, RATINGS) == counterfactual.mode != result.top
     assert len({c.mode for c in result.counterfactuals}) == len(result.counterfactuals)
+
+
+def test_needs_are_judged_only_where_the_corpus_has_a_feature_matrix() -> None:
+    without = RATINGS.model_copy(update={"features": None})
+    needing = Requirements(simplicity="high", needs=("sandboxed_runtimes",))
+    assert recommend(needing, without).ranking == recommend(Requirements(simplicity="high"), without).ranking
+    assert recommend(needing, RATINGS).top != recommend(needing, without).top
