@@ -6,6 +6,7 @@ import re
 from importlib import resources
 from typing import Any
 
+import numpy as np
 import pytest
 
 from assistant.config import PROJECT_ROOT
@@ -14,7 +15,8 @@ from assistant.domain.vocabulary import Dimension, Mode
 from assistant.evals.fixtures import load_cases
 from assistant.service import Service
 from assistant.understanding import lexicon, load_phrasings
-from assistant.understanding.analysis import analyse_turn, plan
+from assistant.understanding.analysis import analyse_turn, evidence, plan
+from assistant.understanding.kinds import features
 
 
 def read(service: Service, question: str, history: list[dict[str, str]] | None = None) -> Reading:
@@ -188,7 +190,7 @@ def test_modes_by_their_synonyms(text: str, mode: Mode) -> None:
     ],
 )
 def test_istio_weighed_as_a_whole_stands_for_its_two_data_planes(text: str, modes: list[Mode]) -> None:
-    assert analyse_turn(text, {}).modes == modes
+    assert analyse_turn(text).modes == modes
 
 
 def test_grpc_spoken_by_services_is_a_fact_not_a_mode() -> None:
@@ -276,7 +278,7 @@ def test_intents_of_held_out_questions(service: Service) -> None:
     ],
 )
 def test_weak_and_strong_points_asked_about(service: Service, question: str, aspects: list[Aspect]) -> None:
-    assert list(analyse_turn(question, {}).aspects) == aspects
+    assert list(analyse_turn(question).aspects) == aspects
     reading = read(service, question)
     if reading.aspects:  # retrieval reads the corpus's own words for them
         assert "when to" in reading.resolved_question
@@ -318,7 +320,7 @@ def test_a_bare_follow_up_skips_injected_and_wordless_turns() -> None:
 
 
 def test_a_superlative_raises_only_what_it_is_about() -> None:
-    turn = analyse_turn("What is the most mature option for a bank? Latency is the least of our worries.", {})
+    turn = analyse_turn("What is the most mature option for a bank? Latency is the least of our worries.")
     assert turn.stated.get("maturity") == "high"
     assert "performance" not in {k for k, v in turn.stated.items() if v == "high"}
 
@@ -520,3 +522,12 @@ def test_earlier_user_turns_are_embedded_in_the_questions_one_batch(
     monkeypatch.setattr(responder.retriever, "embed_with_spans", recording)
     read(service, "and the runner-up?", BANK)
     assert len(batches) == 1 and batches[0][0] == BANK[0]["content"] and batches[0][-1] == "and the runner-up?"
+
+
+def test_the_kind_model_guesses_as_scikit_learn_would(service: Service) -> None:
+    kinds = service.responder.models.kinds
+    for question in ["Which mode is cheapest?", "What is HBONE?", "We're a bank. Which mode?"]:
+        vector = service.embedder.encode([question])[0]
+        found = evidence(analyse_turn(question))
+        expected = kinds.model.predict_proba(features(vector.reshape(1, -1), [found]))[0]
+        assert np.allclose(kinds.probabilities(vector, found), expected, atol=1e-9)

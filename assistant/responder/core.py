@@ -34,7 +34,7 @@ from assistant.responder.llm import LLMWriter
 from assistant.retrieval import Retriever
 from assistant.rules import profile, recommend
 from assistant.understanding import ExampleIndex, KindClassifier, Models, load_examples, load_phrasings, plan, read
-from assistant.understanding.analysis import analyse_turn, evidence
+from assistant.understanding.analysis import FeatureNames, analyse_turn, evidence
 from assistant.understanding.lexicon import COMPONENTS, YEAR, find_components
 from assistant.understanding.reading import Familiar
 
@@ -107,7 +107,9 @@ class Responder:
         self.anchors = dict(zip([*Mode, *COMPONENTS], vectors[len(vectors) - len(anchors) :], strict=True))
         vectors = vectors[: len(vectors) - len(anchors)]
         matrix = ratings.features
-        aliases = {alias: name for name, row in (matrix.features.items() if matrix else []) for alias in row.aliases}
+        aliases = FeatureNames(
+            {a: name for name, row in (matrix.features.items() if matrix else []) for a in row.aliases}
+        )
         found = [evidence(analyse_turn(p.text, aliases)) for p in phrasings]
         self.models = Models(
             requirements=ExampleIndex(examples, vectors[: len(examples)]),

@@ -25,6 +25,26 @@ _SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?](?![\s]|$))+(?:[.!?]+|$)")
 _CLAUSE_BREAK = re.compile(r"[,;:()]|\s[-–—]\s|\s(?:and|but|while|so|because|though|although|whereas|plus)\s")
 
 
+class FeatureNames:
+    """The feature matrix's aliases as one pattern (the longest alias first), built once: "kata containers"
+    names sandboxed runtimes wherever it stands in a question, "kata" too."""
+
+    def __init__(self, aliases: Mapping[str, str] | None = None) -> None:
+        self.aliases = dict(aliases or {})
+        ordered = sorted(self.aliases, key=lambda alias: (-len(alias), alias))
+        either = "|".join(re.escape(alias) for alias in ordered)
+        self.pattern = re.compile(rf"(?<![\w-])(?:{either})(?![\w-])") if ordered else None
+
+    def named(self, lowered: str) -> list[str]:
+        """The features `lowered` names, in order of first mention."""
+        if self.pattern is None:
+            return []
+        return list(dict.fromkeys(self.aliases[match.group(0)] for match in self.pattern.finditer(lowered)))
+
+
+NO_FEATURES = FeatureNames()
+
+
 @dataclass(frozen=True)
 class TurnAnalysis:
     """What the keyword rules read in one user turn (its injected sentences blanked out)."""
@@ -77,8 +97,8 @@ def injected_spans(text: str) -> list[Span]:
     return spans
 
 
-def analyse_turn(text: str, features: Mapping[str, str], *, drop: Sequence[Span] = ()) -> TurnAnalysis:
-    """Read `text` with the keyword rules; `features` maps each matrix alias to its feature id; `drop`: spans
+def analyse_turn(text: str, features: FeatureNames = NO_FEATURES, *, drop: Sequence[Span] = ()) -> TurnAnalysis:
+    """Read `text` with the keyword rules; `features`: the matrix's aliases; `drop`: spans
     found to be injected by other means (the labelled phrasings) on top of the keyword rules' own."""
     removed = [*injected_spans(text), *drop]
     kept = blank(text, removed)
@@ -99,9 +119,8 @@ def analyse_turn(text: str, features: Mapping[str, str], *, drop: Sequence[Span]
                 stated[name] = value
                 signals.append(f"stance:{name}={value}")
     first_person = lexicon.FIRST_PERSON.search(lowered) is not None
-    named_features = [feature for alias, feature in features.items() if _names(lowered, alias)]
-    named_features = list(dict.fromkeys(named_features))
-    needs = [feature for feature in named_features if _needed(lowered, feature, features)]
+    named_features = features.named(lowered)
+    needs = _needed(lowered, features) if named_features else []
     if needs:
         stated["needs"] = tuple(needs)
         signals.append(f"needs:{','.join(needs)}")
@@ -190,20 +209,15 @@ def evidence(turn: TurnAnalysis) -> list[float]:
     ]
 
 
-def _names(lowered: str, alias: str) -> bool:
-    return re.search(rf"(?<![\w-]){re.escape(alias)}(?![\w-])", lowered) is not None
-
-
-def _needed(lowered: str, feature: str, features: Mapping[str, str]) -> bool:
-    """Whether a clause says the user's platform needs or uses the feature ("we run CronJobs", "our EnvoyFilter
-    patches"), not that they ask about it ("does ambient support EnvoyFilter?")."""
+def _needed(lowered: str, features: FeatureNames) -> list[str]:
+    """The features a clause says the user's platform needs or uses ("we run CronJobs", "our EnvoyFilter
+    patches"), not those they ask about ("does ambient support EnvoyFilter?")."""
+    needed: list[str] = []
     for start, end in clause_spans(lowered):
         clause = lowered[start:end]
-        if not lexicon.NEED.search(clause) or lexicon.QUESTION_START.search(clause):
-            continue
-        if any(_names(clause, alias) for alias, named in features.items() if named == feature):
-            return True
-    return False
+        if lexicon.NEED.search(clause) and not lexicon.QUESTION_START.search(clause):
+            needed += [feature for feature in features.named(clause) if feature not in needed]
+    return needed
 
 
 def _superlative_dimensions(lowered: str, clauses: Sequence[Span]) -> list[Dimension]:
@@ -246,13 +260,12 @@ def _strip(text: str, span: Span) -> Span:
 
 
 def plan(
-    question: str, history: Sequence[Turn], *, features: Mapping[str, str] | None = None, embed_turns: int = 15
+    question: str, history: Sequence[Turn], *, features: FeatureNames = NO_FEATURES, embed_turns: int = 15
 ) -> Plan:
     """Read the user's turns with the keyword rules; `embed_turns`: how many earlier user turns to embed.
     The assistant's turns are not read: what an earlier answer said is rebuilt from its question."""
-    aliases = features or {}
-    earlier = [analyse_turn(turn.content, aliases) for turn in history if turn.role == "user"]
-    current = analyse_turn(question, aliases)
+    earlier = [analyse_turn(turn.content, features) for turn in history if turn.role == "user"]
+    current = analyse_turn(question, features)
     resolved = " ".join(current.text.split())
     if earlier and current.elliptical:
         asked = next((turn for turn in reversed(earlier) if terms(turn.text)), None)  # skip "how much?"

@@ -56,11 +56,14 @@ class KindGuess:
 
 
 class KindClassifier:
-    """Kinds from question vectors; `fit` once, `guess` per question."""
+    """Kinds from question vectors; `fit` once, `guess` per question. Guessing is the model's softmax over its
+    weights, computed here: scikit-learn's own checks cost more per question than the arithmetic."""
 
     def __init__(self, model: LogisticRegression) -> None:
-        self.model = model
         self.kinds = [Kind(label) for label in model.classes_]
+        self.weights = np.asarray(model.coef_.T, dtype=np.float64)
+        self.intercept = np.asarray(model.intercept_, dtype=np.float64)
+        self.model = model
 
     @classmethod
     def fit(cls, phrasings: list[Phrasing], vectors: Vectors, evidence: Sequence[Sequence[float]]) -> KindClassifier:
@@ -68,7 +71,13 @@ class KindClassifier:
         model.fit(features(vectors, evidence), [p.kind.value for p in phrasings])
         return cls(model)
 
+    def probabilities(self, vector: Vectors, evidence: Sequence[float]) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """The probability of each kind (in `kinds` order) for one question."""
+        logits = features(vector.reshape(1, -1), [evidence])[0].astype(np.float64) @ self.weights + self.intercept
+        exp = np.exp(logits - logits.max())
+        return np.asarray(exp / exp.sum(), dtype=np.float64)
+
     def guess(self, vector: Vectors, evidence: Sequence[float]) -> KindGuess:
-        probabilities = self.model.predict_proba(features(vector.reshape(1, -1), [evidence]))[0]
+        probabilities = self.probabilities(vector, evidence)
         first, second = np.argsort(-probabilities, kind="stable")[:2]
         return KindGuess(self.kinds[int(first)], float(probabilities[first]), self.kinds[int(second)])

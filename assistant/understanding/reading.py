@@ -19,7 +19,15 @@ from assistant.domain.requirements import Requirements, parse_requirements
 from assistant.domain.text import terms
 from assistant.domain.vocabulary import MODE_LABELS, Dimension, Mode
 from assistant.understanding import lexicon
-from assistant.understanding.analysis import Plan, Span, TurnAnalysis, analyse_turn, evidence, sentence_parts
+from assistant.understanding.analysis import (
+    FeatureNames,
+    Plan,
+    Span,
+    TurnAnalysis,
+    analyse_turn,
+    evidence,
+    sentence_parts,
+)
 from assistant.understanding.examples import REQUIREMENT_THRESHOLD, ExampleIndex
 from assistant.understanding.kinds import KindClassifier, KindGuess
 
@@ -64,7 +72,7 @@ class Models:
 
     requirements: ExampleIndex
     kinds: KindClassifier
-    features: dict[str, str]  # matrix alias -> feature id
+    features: FeatureNames  # the matrix's aliases
 
 
 def read(
