@@ -9,7 +9,6 @@ critical for us"), so that a question about a topic ("how much memory does ztunn
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -395,8 +394,6 @@ OFF_TOPIC = _rx(
     r"\b(?:tell|write|compose|give|make up|sing|invent) (?:me |us )?(?:(?:a|an|some|another) (?:\w+ )?)?"
     r"(?:jokes?|poems?|story|stories|songs?|haikus?|limericks?|riddles?|raps?|puns?|sonnets?|recipes?)\b",
 )
-# "When should we use ambient?" asks when a mode fits (its strong points), not for a pick.
-WHEN_TO_USE = re.compile(r"^\s*when (?:should|would|do|does|to|not to|shouldn't|is it)\b")
 _SUPERLATIVES = (  # what a question asks a mode to excel at (not "the latest release", "the most common problem")
     r"(?:most|least) (?:secure|mature|efficient|stable|performant|scalable|reliable|proven|lightweight|expensive|"
     r"complex|resource[- ]hungry)|fastest|cheapest|safest|simplest|easiest|lightest|smallest|leanest|strongest|"
@@ -475,12 +472,7 @@ WHOLE_MODE = re.compile(
     r"(?:[- ](?:mode|model|service mesh|mesh|data ?plane|approach|option))?\b|\bclassic istio\b|\bistio classic\b"
 )
 YEAR = re.compile(r"\b20\d\d\b")
-# "What changed in 2025?", "what's new lately?": the dated events of a period (a year, else the latest one).
-CHANGES = _rx(
-    r"\bwhat(?:'s| has| have| was| were| is)? (?:changed|happened|new|released|shipped|announced)\b",
-    r"\bwhat did [\w' -]{1,40}? (?:change|release|ship|announce)\b",
-    r"\b(?:changes|news|milestones|timeline|events|highlights)\b",
-)
+# "What's new lately?": a period without a year (a changes question needs a period).
 RECENT = re.compile(r"\b(?:recent(?:ly)?|lately|latest|newest|so far)\b")
 GENERIC_WORDS = frozenset(
     terms(
@@ -489,7 +481,6 @@ GENERIC_WORDS = frozenset(
     )
 )
 ALL_MODES = re.compile(r"\b(?:all|the) (?:four|4) (?:modes|models|options|data ?planes)\b|\ball (?:the )?modes\b")
-WHY_NOT = re.compile(r"\bwhy (?:not|isn't|wasn't|didn't you (?:pick|choose|recommend))\b")
 WHAT_IF = re.compile(
     r"\bwhat if (?:we|i|our)\b|\b(?:and|but) (?:if|what if) (?:we|i|our|all|every|none|most|some|half)\b"
     r"|\bsuppose (?:we|i)\b"
@@ -498,11 +489,6 @@ ANAPHORA = re.compile(
     r"\b(?:it|its|it's|itself|that|this|those|these|them|they|their)\b(?! (?:is|are) (?:a|an|the)\b)"
     r"|\bthe (?:first|second|top|recommended|winning|chosen|same|other|runner[- ]up|last) (?:one|option|mode|pick|"
     r"choice)\b|\bthe runner[- ]up\b"
-)
-REFERRING_NAME = re.compile(  # words that stand for one mode named earlier: "that option", "the runner-up"
-    r"\b(?:that|this|the (?:first|second|top|recommended|winning|chosen|same|other|last)) "
-    r"(?:one|option|mode|pick|choice|data ?plane|model)\b|\bthe runner[- ]up\b",
-    re.IGNORECASE,
 )
 FOLLOWUP_OPENER = re.compile(r"^\s*(?:and|what about|how about|but|also|ok(?:ay)?,?|so|then)\b")
 # Words a follow-up may consist of without saying anything of its own ("and that one?", "how much?", "why?").
@@ -572,12 +558,6 @@ def find_components(text: str) -> list[str]:
     return [name for _, name in sorted(found)]
 
 
-EXPLAIN = re.compile(
-    r"(?:^|[.?!]\s+)(?:what (?:is|are|does|do|was|were)|how (?:does|do|much|many|is|are|did|long)|when|"
-    r"why (?:is|are|does|do)|explain|describe|define|tell me (?:about|how|what|when)|is (?:it|there)|does|"
-    r"do (?:ztunnel|waypoints|sidecars|cilium))\b"
-)
-
 DOMAIN = re.compile(
     r"\b(?:mesh|modes?|data ?planes?|istio|envoy|prox(?:y|ies)|sidecars?|ambient|cilium|grpc|xds|ztunnel|"
     r"waypoints?|hbone|ebpf|mtls|tls|"
@@ -614,20 +594,6 @@ def about_a_whole_mode(text: str) -> bool:
     about one of their parts or features ("the limitations of ambient multicluster", "upgrading ztunnel")."""
     rest = text.lower()
     for pattern in [WHOLE_MODE, YEAR, *(p for _, p, _ in ASPECTS), *(p for _, p in DIMENSION_PATTERNS)]:
-        rest = pattern.sub(" ", rest)
-    return set(terms(rest)) <= GENERIC_WORDS
-
-
-def asks_for_changes(text: str) -> bool:
-    """Whether `text` asks what changed in a period: a year it names, or lately."""
-    lowered = text.lower()
-    return CHANGES.search(lowered) is not None and (YEAR.search(lowered) or RECENT.search(lowered)) is not None
-
-
-def nothing_but_changes(text: str) -> bool:
-    """Whether `text`, asking what changed, asks nothing else ("what happened in 2024?"): the timeline's question."""
-    rest = text.lower()
-    for pattern in [CHANGES, RECENT, YEAR, WHOLE_MODE]:
         rest = pattern.sub(" ", rest)
     return set(terms(rest)) <= GENERIC_WORDS
 
@@ -716,7 +682,3 @@ def stance_requirements(clause: str, sentence: str) -> dict[str, Any]:
 def _gap(a: tuple[int, int], b: tuple[int, int]) -> int:
     """The number of characters between two spans (0 when they touch or overlap)."""
     return max(0, b[0] - a[1], a[0] - b[1])
-
-
-def any_match(pattern: re.Pattern[str], texts: Iterable[str]) -> bool:
-    return any(pattern.search(text) for text in texts)
