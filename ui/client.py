@@ -81,11 +81,13 @@ class Answer(TypedDict):
     question: str
     text: str
     intent: str
+    kind: str
     citations: list[Citation]
     recommendation: Recommendation | None
     confidence: Confidence
     refused: bool
     notes: list[str]
+    requirements: dict[str, Any]
 
 
 class Source(TypedDict):

@@ -75,6 +75,7 @@ ANSWER = {
     "question": "We're a bank with strict isolation needs. Which mode?",
     "text": "**Sidecar** is the best fit for what you described.\n\n- Sidecar is rated 5/5 for security [1].",
     "intent": "recommend",
+    "kind": "recommend",
     "citations": [CITATION],
     "recommendation": RECOMMENDATION,
     "requirements": REQUIREMENTS,
@@ -85,7 +86,8 @@ ANSWER = {
     "confidence": CONFIDENCE,
     "notes": [],
     "retrieved": [RETRIEVED],
-    "timings": {"understand": 7.1, "retrieve": 1.2, "rules": 0.9, "compose": 0.4, "total": 10.2},
+    "grounds": ["rating:sidecar:security"],
+    "timings": {"understand": 3.4, "compose": 2.9, "total": 6.3},
 }
 TURN = {"role": "user", "content": "We're a bank. Which mode?"}
 FEEDBACK = {

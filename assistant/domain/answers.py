@@ -46,7 +46,7 @@ class Answer(BaseModel):
     question: str
     text: str = Field(description="Markdown; claims carry [n] markers that resolve to `citations`.")
     intent: Intent
-    kind: Kind = Field(Kind.OVERVIEW, description="The kind of answer given; `intent` is its four-valued summary.")
+    kind: Kind = Field(description="The kind of answer given; `intent` is its four-valued summary.")
     citations: list[Citation]
     recommendation: Recommendation | None = None
     profiles: list[Profile] = Field(
