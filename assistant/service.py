@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
 from functools import cached_property
@@ -14,16 +15,19 @@ from pydantic import ValidationError
 
 from assistant.answer_cache import AnswerCache, cache_key
 from assistant.config import Settings
-from assistant.corpus import load_documents, load_ratings
+from assistant.corpus import SIZING_FILE, corpus_fingerprint, load_documents, load_ratings, load_sizing
+from assistant.decision_record import CorpusVersion, decision_record
 from assistant.domain.answers import Answer
 from assistant.domain.conversation import Turn
 from assistant.domain.documents import Passage
 from assistant.domain.ratings import Ratings
 from assistant.domain.recommendation import Recommendation
-from assistant.domain.requirements import Requirements, parse_requirements
+from assistant.domain.requirements import Requirements, parse_cluster, parse_requirements
+from assistant.domain.sizing import ClusterSize, Estimate, SizingFigures
 from assistant.domain.vocabulary import MODE_LABELS, MODE_SUMMARIES, Mode
 from assistant.embeddings import Embedder, make_embedder
 from assistant.errors import ConfigError, InvalidRequirementError, TooLargeError, UserError
+from assistant.estimate import estimate
 from assistant.feedback import FeedbackRecord, FeedbackStore, FeedbackSummary, Rating
 from assistant.indexing.build import BuildReport, build_index
 from assistant.responder import Responder, StreamEvent, stream_events
@@ -33,6 +37,7 @@ from assistant.retrieval import IndexStatus, Retriever
 from assistant.rules import recommend
 
 MAX_K = 50
+RECOMMENDED_ANSWERS_KEPT = 10_000  # answer id -> requirements, for their decision records (about 1 KB each)
 
 
 class Service:
@@ -44,6 +49,7 @@ class Service:
         self._retriever: Retriever | None = None
         self._responder: Responder | None = None
         self.answers = AnswerCache(settings.answer_cache_size)
+        self._recommended: OrderedDict[str, Requirements] = OrderedDict()  # recent answers' requirements, by id
         if embedder is not None:
             self.__dict__["embedder"] = embedder  # share an already loaded model (tests, several services)
 
@@ -51,6 +57,13 @@ class Service:
     @cached_property
     def ratings(self) -> Ratings:
         return load_ratings(self.settings.ratings_path)
+
+    @cached_property
+    def sizing(self) -> SizingFigures:
+        path = self.settings.corpus_dir / SIZING_FILE
+        if not path.is_file():
+            raise ConfigError("The corpus has no sizing figures.", hint=f"Add {SIZING_FILE} beside ratings.yaml.")
+        return load_sizing(path)
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -169,7 +182,46 @@ class Service:
                 f"needs: unknown feature {', '.join(map(repr, unknown))}",
                 hint="Feature ids are listed by GET /v1/features and `assistant features`.",
             )
-        return recommend(requirements, self.ratings)
+        result = recommend(requirements, self.ratings)
+        if requirements.cluster is None:
+            return result
+        return result.model_copy(update={"estimate": estimate(requirements.cluster, self.sizing)})
+
+    def estimate(
+        self,
+        *,
+        nodes: int,
+        pods: int,
+        l7_scopes: int = 0,
+        requests_per_second: float = 0.0,
+        grpc_share: float | None = None,
+        zones: int | None = None,
+    ) -> Estimate:
+        """Each mode's data-plane CPU and memory for a cluster of `nodes` nodes and `pods` meshed pods, of which
+        `l7_scopes` namespaces or services need L7, carrying `requests_per_second` (`grpc_share` of them gRPC)
+        over `zones` zones: every figure cited with its release, load and set-up, none guessed."""
+        stated = {"nodes": nodes, "pods": pods, "l7_scopes": l7_scopes, "requests_per_second": requests_per_second}
+        optional = {"grpc_share": grpc_share, "zones": zones}
+        cluster: ClusterSize = parse_cluster(stated | {k: v for k, v in optional.items() if v is not None})
+        return estimate(cluster, self.sizing)
+
+    def decision_record(self, requirements: Requirements | Mapping[str, Any]) -> str:
+        """The recommendation for `requirements` as an architecture decision record (MADR, Markdown)."""
+        return decision_record(self.recommend(requirements), self.ratings, self.corpus_version())
+
+    def answer_decision_record(self, answer_id: str) -> str | None:
+        """The decision record of a recent answer of this service that carried a recommendation, else None."""
+        with self._lock:
+            requirements = self._recommended.get(answer_id)
+        return None if requirements is None else self.decision_record(requirements)
+
+    def corpus_version(self) -> CorpusVersion:
+        """A hash of the corpus files and the latest date its documents, ratings and figures were checked."""
+        corpus_dir = self.settings.corpus_dir
+        dates = [date.fromisoformat(doc.as_of) for doc in load_documents(corpus_dir)] + [self.ratings.as_of]
+        dates += [self.ratings.features.as_of] if self.ratings.features is not None else []
+        dates += [self.sizing.as_of] if (corpus_dir / SIZING_FILE).is_file() else []
+        return CorpusVersion(fingerprint=corpus_fingerprint(corpus_dir), as_of=max(dates))
 
     def ask(self, question: str, history: Sequence[Turn | Mapping[str, Any]] = ()) -> Answer:
         """A cited answer to `question`, given the conversation so far (again from the cache when the same
@@ -182,8 +234,8 @@ class Service:
         if cached is None:
             answer = responder.answer(question, turns)
             self.answers.put(key, answer)
-            return answer
-        return _served(cached, started)
+            return self._kept(answer)
+        return self._kept(_served(cached, started))
 
     def answer_if_cached(self, question: str, history: Sequence[Turn | Mapping[str, Any]] = ()) -> Answer | None:
         """`ask`'s answer when the cache holds it and nothing has to be loaded or refreshed first, else None: an
@@ -195,7 +247,16 @@ class Service:
             return None
         key = cache_key(question, turns, retriever.generation)
         cached = self.answers.get(key, count_miss=False)  # on a miss the caller goes on to `ask`, which counts it
-        return None if cached is None else _served(cached, started)
+        return None if cached is None else self._kept(_served(cached, started))
+
+    def _kept(self, answer: Answer) -> Answer:
+        """Remember the requirements of an answer that recommends, so its decision record can be asked for."""
+        if answer.recommendation is not None and not answer.refused:
+            with self._lock:
+                self._recommended[answer.id] = answer.recommendation.requirements
+                while len(self._recommended) > RECOMMENDED_ANSWERS_KEPT:
+                    self._recommended.popitem(last=False)
+        return answer
 
     def stream(self, question: str, history: Sequence[Turn | Mapping[str, Any]] = ()) -> Iterator[StreamEvent]:
         """The answer text in pieces, then the whole Answer (input is checked before the first piece)."""

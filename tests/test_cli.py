@@ -14,8 +14,10 @@ import pytest
 from typer.testing import CliRunner
 
 from assistant.cli import app
+from assistant.config import get_settings
 from assistant.service import Service
 from tests.conftest import CORPUS
+from tests.test_decision_record import check_citations
 
 runner = CliRunner()
 
@@ -228,3 +230,67 @@ def test_chat_reports_bad_input_and_goes_on(built_index: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "error: The question is longer than 4000 characters." in result.output
     assert "HBONE" in result.stdout.split("assistant> ")[-1]
+
+
+CLUSTER_ARGS = ["--nodes", "40", "--pods", "1200", "--l7-scopes", "5", "--rps", "10000", "--zones", "3"]
+
+
+def test_estimate_prints_totals_then_each_figure_with_its_source_and_the_assumptions() -> None:
+    result = runner.invoke(app, ["estimate", *CLUSTER_ARGS, "--grpc-share", "0.3"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert out.startswith("Estimated data-plane cost for 40 nodes, 1,200 meshed pods, 5 L7 scopes, 10,000 requests")
+    assert re.search(r"^Sidecar\s+4\.00 vCPU\s+72\.0 GB\s+yes$", out, re.MULTILINE)
+    assert re.search(r"^Cilium\s+no published figure\s+no published figure\s+no$", out, re.MULTILINE)
+    assert "https://istio.io/latest/docs/ops/deployment/performance-and-scalability/" in out
+    assert "! Proxyless gRPC meshes gRPC traffic only: 30% of your requests." in out
+    assert "Assumptions (figures checked by 2026-04-15):" in out
+
+
+def test_estimate_json_is_the_api_shape() -> None:
+    result = runner.invoke(app, ["estimate", "--nodes", "3", "--pods", "30", "--json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert body["cluster"] == {"nodes": 3, "pods": 30, "l7_scopes": 0, "requests_per_second": 0.0, "grpc_share": None,
+                               "zones": None}  # fmt: skip
+    assert [m["mode"] for m in body["modes"]] == ["sidecar", "ambient", "cilium", "grpc"]
+
+
+def test_recommend_with_cluster_numbers_shows_the_estimate_under_the_ranking() -> None:
+    result = runner.invoke(app, ["recommend", "--resources", "high", *CLUSTER_ARGS])
+    assert result.exit_code == 0, result.output
+    assert result.output.index("What would change this:") < result.output.index("Estimated data-plane cost for 40")
+
+
+def test_recommend_adr_prints_the_decision_record() -> None:
+    result = runner.invoke(app, ["recommend", "--security", "high", "--regulated", *CLUSTER_ARGS, "--adr"])
+    assert result.exit_code == 0, result.output
+    stated = {"security": "high", "regulated": True, "cluster": {"nodes": 40, "pods": 1200, "l7_scopes": 5,
+              "requests_per_second": 10000, "zones": 3}}  # fmt: skip
+    assert result.output == Service(get_settings()).decision_record(stated)
+    assert "# Use Sidecar as the service-mesh data plane" in result.output
+    check_citations(result.output)
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["--nodes", "2", "--pods", "10", "--zones", "3"], "zones (3) cannot exceed nodes (2)"),
+        (["--pods", "10"], "The estimate needs the cluster's --nodes and --pods."),
+        (["--nodes", "2", "--pods", "10", "--grpc-share", "30"], "grpc_share: Input should be less than or equal to 1"),
+    ],
+)
+def test_bad_cluster_numbers_are_an_error_without_traceback(args: list[str], problem: str) -> None:
+    result = run(["estimate", *args])
+    assert result.returncode == 2
+    assert problem in result.stderr and "hint:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_broken_sizing_figure_fails_with_file_line_and_field(corpus: Path) -> None:
+    sizing = corpus / "sizing.yaml"
+    sizing.write_text(sizing.read_text().replace("memory: {value: 60, unit: MB}", "memory: {value: -60, unit: MB}", 1))
+    line = next(i for i, text in enumerate(sizing.read_text().splitlines(), 1) if "value: -60" in text)
+    result = run(["estimate", "--nodes", "3", "--pods", "30"], ASSISTANT_CORPUS_DIR=str(corpus))
+    assert result.returncode == 2
+    assert f"{sizing}:{line}: components.sidecar_envoy.memory.value:" in result.stderr
+    assert "Traceback" not in result.stderr

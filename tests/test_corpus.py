@@ -225,3 +225,22 @@ def test_fingerprint_changes_with_any_corpus_file(tmp_path: Path) -> None:
     assert corpus_fingerprint(corpus) == before
     (corpus / "ratings.yaml").write_text((corpus / "ratings.yaml").read_text() + "\n# edited\n")
     assert corpus_fingerprint(corpus) != before
+
+
+def test_a_sizing_figure_citing_a_missing_section_fails_with_its_line(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    sizing = corpus / "sizing.yaml"
+    sizing.write_text(sizing.read_text().replace("doc: grpc, section: Resource cost}", "doc: grpc, section: Costs}", 1))
+    line = next(i for i, text in enumerate(sizing.read_text().splitlines(), 1) if "section: Costs}" in text)
+    with pytest.raises(CorpusError, match="document 'grpc' has no section 'Costs'") as caught:
+        load_corpus(corpus)
+    assert (caught.value.path, caught.value.line, caught.value.field) == (str(sizing), line, "components.grpc_agent")
+
+
+def test_the_fingerprint_covers_the_sizing_figures(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    before = corpus_fingerprint(corpus)
+    (corpus / "sizing.yaml").write_text((corpus / "sizing.yaml").read_text() + "\n# edited\n")
+    assert corpus_fingerprint(corpus) != before

@@ -1,13 +1,16 @@
 """Mesh Assistant's chat UI: `streamlit run ui/app.py`. An HTTP client of the API at ASSISTANT_API_URL.
 
-Three views share the sidebar: the chat (answers streamed with their [n] sources, a recommendation card and
-thumbs feedback), the recommendation for the sidebar's "Your requirements" form, and the ratings heatmap.
+Five views share the sidebar: the chat (answers streamed with their [n] sources, a recommendation card with its
+decision record to download, and thumbs feedback), the recommendation for the sidebar's "Your requirements" form,
+the ratings heatmap, the feature matrix, and the sizing estimate for the user's cluster (whose numbers then join
+the requirements).
 Settings are read from the environment on every run: ASSISTANT_API_URL (default http://127.0.0.1:8000) and
 ASSISTANT_API_KEY (sent as `Authorization: Bearer <key>` when set).
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -33,7 +36,9 @@ from ui.client import (  # noqa: E402
     Final,
     MeshClient,
     Ratings,
+    Recommendation,
 )
+from ui.estimate_view import estimate_view  # noqa: E402
 from ui.render import (  # noqa: E402
     CAPABILITY_WORDS,
     answer_body,
@@ -43,15 +48,17 @@ from ui.render import (  # noqa: E402
     show_error,
     sources_by_ref,
 )
+from ui.sizing import cluster_text  # noqa: E402
 from ui.transcript import ErrorInfo, Message, conversation_markdown, history, mode_label  # noqa: E402
 
-CHAT, RECOMMENDATION, RATINGS, FEATURES = (
+CHAT, RECOMMENDATION, RATINGS, FEATURES, ESTIMATE = (
     ":material/chat: Chat",
     ":material/explore: Your recommendation",
     ":material/grid_on: Ratings",
     ":material/checklist: Features",
+    ":material/calculate: Estimate",
 )
-VIEWS = (CHAT, RECOMMENDATION, RATINGS, FEATURES)
+VIEWS = (CHAT, RECOMMENDATION, RATINGS, FEATURES, ESTIMATE)
 EXAMPLES = (
     "We're a bank with strict isolation needs. Which mode?",
     "We run thousands of pods and sidecars use too much memory. What should we use?",
@@ -76,7 +83,8 @@ FACTS = {
     "envoyfilter": "We rely on EnvoyFilter or Lua",
     "no_restarts": "Pods cannot be restarted to enrol or upgrade",
 }
-FORM_FIELDS = (*PRIORITIES, "grpc", *FACTS, "needs")  # the API's Requirements fields (a test keeps them in step)
+# The API's Requirements fields (a test keeps them in step); the cluster's numbers are set in the Estimate view.
+FORM_FIELDS = (*PRIORITIES, "grpc", *FACTS, "needs", "cluster")
 STATUS_COLOURS = {  # the feature matrix's statuses, as cell backgrounds
     "supported": "#c8e6c9",
     "partial": "#fff3c4",
@@ -115,6 +123,8 @@ def show_in_form(requirements: dict[str, Any]) -> None:
     for name in FACTS:
         state[f"req-{name}"] = bool(requirements.get(name))
     state["req-needs"] = list(requirements.get("needs") or [])
+    if requirements.get("cluster"):  # numbers the conversation stated replace the Estimate view's
+        state["cluster"] = requirements["cluster"]
 
 
 def messages() -> list[Message]:
@@ -156,6 +166,8 @@ def requirements_from_form() -> dict[str, Any]:
     stated.update({name: True for name in FACTS if state.get(f"req-{name}")})
     if state.get("req-needs"):
         stated["needs"] = list(state["req-needs"])
+    if state.get("cluster"):
+        stated["cluster"] = dict(state["cluster"])
     return stated
 
 
@@ -168,6 +180,23 @@ def submit_requirements() -> None:
         found = {"requirements": requirements, "error": error_info(exc)}
     st.session_state["form_result"] = found
     st.session_state["view"] = RECOMMENDATION
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def cached_decision_record(url: str, key: str | None, requirements: str) -> str:
+    """A decision record depends only on the requirements (and the corpus): fetched once per requirements."""
+    return MeshClient(ApiSettings(url=url, key=key)).decision_record(json.loads(requirements))
+
+
+def decision_record(api: MeshClient, recommendation: Recommendation | None) -> str | None:
+    """The recommendation's decision record for the card's download button (None when there is none to give)."""
+    if not recommendation or not recommendation.get("requirements"):
+        return None
+    requirements = json.dumps(recommendation["requirements"], sort_keys=True)
+    try:
+        return cached_decision_record(api.settings.url, api.settings.key, requirements)
+    except ApiError:
+        return None  # the card still shows, without the download
 
 
 @st.cache_data(ttl=300, show_spinner=False)
@@ -221,6 +250,9 @@ def requirements_form(api: MeshClient) -> None:
             format_func=lambda name: features[name]["label"] if name in features else name,
             key="req-needs",
         )
+        cluster = st.session_state.get("cluster")
+        if cluster:
+            st.caption(f"Your cluster, from the Estimate view: {cluster_text(cluster)}.")
         st.form_submit_button(
             "Recommend", type="primary", icon=":material/explore:", on_click=submit_requirements, width="stretch"
         )
@@ -246,16 +278,17 @@ def sidebar_actions(api: MeshClient) -> None:
 # --- the chat ------------------------------------------------------------------------------------------------
 
 
-def show_message(message: Message) -> None:
+def show_message(api: MeshClient, message: Message) -> None:
     with st.chat_message(message["role"]):
         if message["role"] == "user":
             st.markdown(safe_markdown(message["content"]))
         elif "error" in message:
             show_error(message["error"])
         elif "answer" in message:
-            st.markdown(safe_markdown(message["answer"]["text"]))
-            answer_body(message["answer"])
-            feedback(message["answer"]["id"])
+            answer = message["answer"]
+            st.markdown(safe_markdown(answer["text"]))
+            answer_body(answer, record=decision_record(api, answer.get("recommendation")))
+            feedback(answer["id"])
 
 
 def feedback(answer_id: str) -> None:
@@ -302,7 +335,7 @@ def converse(api: MeshClient, question: str) -> None:
         answer = final[0]
         if not streamed:
             st.markdown(safe_markdown(answer["text"]))
-        answer_body(answer)
+        answer_body(answer, record=decision_record(api, answer.get("recommendation")))
         feedback(answer["id"])
     conversation.append({"role": "assistant", "content": answer["text"], "answer": answer})
     st.session_state["understood"] = answer["requirements"]
@@ -315,7 +348,7 @@ def chat_view(api: MeshClient) -> None:
     typed = st.chat_input("Ask about sidecar, ambient, Cilium or proxyless gRPC…", key="chat-input", max_chars=4000)
     question = ((typed if isinstance(typed, str) else "") or st.session_state.pop("pending", "")).strip()
     for message in messages():
-        show_message(message)
+        show_message(api, message)
     if not messages() and not question:
         examples()
     if question:
@@ -352,6 +385,7 @@ def recommendation_view(api: MeshClient) -> None:
         title="Recommendation for your requirements",
         expand_top=True,
         key="card-form",
+        record=decision_record(api, result["recommendation"]),
     )
 
 
@@ -460,6 +494,8 @@ def main() -> None:
         ratings_view(api)
     elif view == FEATURES:
         features_view(api)
+    elif view == ESTIMATE:
+        estimate_view(api)
     else:
         chat_view(api)
     with actions:

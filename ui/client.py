@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal, TypedDict, cast
+from typing import Any, Literal, NotRequired, TypedDict, cast
 
 import httpx
 
@@ -64,11 +64,48 @@ class Counterfactual(TypedDict):
     change: dict[str, str]
 
 
+class Source(TypedDict):
+    url: str
+    doc: str
+    section: str
+
+
+class ComponentEstimate(TypedDict):
+    component: str
+    label: str
+    per: str
+    copies: int
+    cpu_millicores: float | None
+    memory_mb: float | None
+    basis: str
+    figure: str
+    source: Source
+    read: str
+
+
+class ModeEstimate(TypedDict):
+    mode: str
+    cpu_millicores: float | None
+    memory_mb: float | None
+    complete: bool
+    components: list[ComponentEstimate]
+    notes: list[str]
+
+
+class Estimate(TypedDict):
+    cluster: dict[str, Any]
+    modes: list[ModeEstimate]
+    assumptions: list[str]
+    as_of: str
+
+
 class Recommendation(TypedDict):
+    requirements: dict[str, Any]
     ranking: list[RankedMode]
     excluded: list[ExcludedMode]
     assumptions: list[str]
     counterfactuals: list[Counterfactual]
+    estimate: NotRequired[Estimate | None]
 
 
 class Confidence(TypedDict):
@@ -88,12 +125,6 @@ class Answer(TypedDict):
     refused: bool
     notes: list[str]
     requirements: dict[str, Any]
-
-
-class Source(TypedDict):
-    url: str
-    doc: str
-    section: str
 
 
 class Rating(TypedDict):
@@ -276,6 +307,15 @@ class MeshClient:
         body = {"requirements": dict(requirements)}
         return cast(Recommendation, self._request("POST", "/v1/recommend", json=body))
 
+    def estimate(self, cluster: Mapping[str, Any]) -> Estimate:
+        """POST /v1/estimate: each mode's data-plane CPU and memory for the cluster, with the figures cited."""
+        return cast(Estimate, self._request("POST", "/v1/estimate", json=dict(cluster)))
+
+    def decision_record(self, requirements: Mapping[str, Any]) -> str:
+        """POST /v1/decision-record: the recommendation for `requirements` as a decision record in Markdown."""
+        body = {"requirements": dict(requirements)}
+        return cast(str, self._request("POST", "/v1/decision-record", json=body, as_text=True))
+
     def ratings(self) -> Ratings:
         return cast(Ratings, self._request("GET", "/v1/ratings"))
 
@@ -304,7 +344,9 @@ class MeshClient:
         ) as http:
             yield http
 
-    def _request(self, method: str, path: str, *, json: Any = None, timeout: float | None = None) -> Any:
+    def _request(
+        self, method: str, path: str, *, json: Any = None, timeout: float | None = None, as_text: bool = False
+    ) -> Any:
         try:
             with self._http(timeout) as http:
                 response = http.request(method, path, json=json)
@@ -312,7 +354,7 @@ class MeshClient:
             raise self._unreachable(exc) from exc
         if response.status_code >= 400:
             raise self._error(response)
-        return self._json(response)
+        return response.text if as_text else self._json(response)
 
     def _json(self, response: httpx.Response) -> Any:
         try:

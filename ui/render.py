@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 import streamlit as st
 
 from ui.client import Answer, ApiError, Citation, Ratings, Reason, Recommendation
+from ui.sizing import cost_text
 from ui.transcript import ErrorInfo, mode_label
 
 # Streamlit's Markdown reads $...$ as LaTeX and ~...~ as strikethrough; answers mean neither ("~60 MB").
@@ -57,8 +58,9 @@ def sources_by_ref(ratings: Ratings | None) -> dict[str, str]:
     return refs
 
 
-def answer_body(answer: Answer) -> None:
-    """What follows the answer's text: notes, low confidence, the recommendation card and the sources."""
+def answer_body(answer: Answer, *, record: str | None = None) -> None:
+    """What follows the answer's text: notes, low confidence, the recommendation card (with its decision record to
+    download, when given) and the sources."""
     if answer["confidence"]["label"] == "low":
         advice = (
             "the sources only partly cover this question; check the cited passages before relying on it."
@@ -72,7 +74,7 @@ def answer_body(answer: Answer) -> None:
         sources(answer["citations"])
     recommendation = answer.get("recommendation")
     if recommendation and not answer.get("refused"):
-        recommendation_card(recommendation, citations=answer["citations"], key=f"card-{answer['id']}")
+        recommendation_card(recommendation, citations=answer["citations"], key=f"card-{answer['id']}", record=record)
 
 
 def sources(citations: Sequence[Citation]) -> None:
@@ -94,8 +96,10 @@ def recommendation_card(
     title: str = "Recommendation",
     expand_top: bool = False,
     key: str = "card",
+    record: str | None = None,
 ) -> None:
-    """Modes ranked with a score bar each, reasons, caveats, excluded modes and what would change the pick."""
+    """Modes ranked with a score bar each, reasons, caveats, excluded modes and what would change the pick; the
+    estimate for the user's cluster when the requirements state one; the decision record to download."""
     markers = {citation["chunk_id"]: citation["n"] for citation in citations}
     urls = source_urls or {}
 
@@ -135,6 +139,24 @@ def recommendation_card(
             st.markdown("\n".join(f"- {CHANGE} {safe_markdown(c['text'])}" for c in recommendation["counterfactuals"]))
         if recommendation["assumptions"]:
             st.caption("Assumed: " + " ".join(safe_markdown(a) for a in recommendation["assumptions"]))
+        estimate = recommendation.get("estimate")
+        if estimate:
+            with st.expander("Estimated data-plane cost for your cluster", icon=":material/calculate:"):
+                st.markdown("\n".join(f"- **{mode_label(m['mode'])}**: {cost_text(m)}" for m in estimate["modes"]))
+                st.caption("Each figure's source, and the assumptions, are in the Estimate view.")
+        if record is not None:
+            top = ranking[0]["mode"] if ranking else "none"
+            st.download_button(
+                "Decision record",
+                data=record,
+                file_name=f"decision-record-{top}.md",
+                mime="text/markdown",
+                icon=":material/description:",
+                on_click="ignore",
+                key=f"{key}-record",
+                help="This recommendation as an architecture decision record (MADR, Markdown), every claim linked "
+                "to its source.",
+            )
 
 
 def _reasons_and_caveats(

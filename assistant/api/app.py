@@ -17,7 +17,7 @@ from assistant.api.deps import RateLimiter
 from assistant.api.examples import add_examples
 from assistant.api.middleware import RequestContext
 from assistant.api.observability import Metrics, configure_logging
-from assistant.api.routes import answers, chat_completions, feedback, health, knowledge
+from assistant.api.routes import answers, chat_completions, decisions, feedback, health, knowledge
 from assistant.api.slack import mount_slack
 from assistant.config import Settings, get_settings
 from assistant.errors import AssistantError
@@ -49,7 +49,15 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute)
     errors.install(app)
     app.add_middleware(RequestContext, max_body=settings.max_body_bytes, metrics=app.state.metrics)
-    for router in (answers.router, knowledge.router, chat_completions.router, feedback.router, health.router):
+    routers = (
+        answers.router,
+        decisions.router,
+        knowledge.router,
+        chat_completions.router,
+        feedback.router,
+        health.router,
+    )
+    for router in routers:
         app.include_router(router)
     mount_slack(app)
 

@@ -43,6 +43,45 @@ EXCLUDED = {
     },
 }
 REQUIREMENTS = {"security": "high", "regulated": True}
+CLUSTER = {"nodes": 40, "pods": 1200, "l7_scopes": 5, "requests_per_second": 10000, "grpc_share": 0.3, "zones": 3}
+SOURCE = {
+    "url": "https://istio.io/latest/docs/ops/deployment/performance-and-scalability/",
+    "doc": "sidecar",
+    "section": "Resource cost > Istio 1.24 sidecar figure and test setup",
+}
+COMPONENT_ESTIMATE = {
+    "component": "sidecar_envoy",
+    "label": "Envoy sidecar",
+    "per": "pod",
+    "copies": 1200,
+    "cpu_millicores": 4000.0,
+    "memory_mb": 72000.0,
+    "basis": "1,200 copies (per pod); CPU: about 0.20 vCPU per 1,000 requests per second through one copy, times "
+    "10,000 requests per second, times 2; memory: about 60 MB per copy.",
+    "figure": "about 0.20 vCPU and about 60 MB per pod (Istio 1.24; 1000 HTTP requests per second with 1 KB "
+    "payloads; one sidecar with 2 worker threads)",
+    "source": SOURCE,
+    "path_source": {
+        "url": "https://istio.io/latest/docs/overview/dataplane-modes/",
+        "doc": "benchmarks",
+        "section": "Istio's comparison-table latency",
+    },
+    "read": "2026-04-15",
+}
+MODE_ESTIMATE = {
+    "mode": "sidecar",
+    "cpu_millicores": 4000.0,
+    "memory_mb": 72000.0,
+    "complete": True,
+    "components": [COMPONENT_ESTIMATE],
+    "notes": [],
+}
+ESTIMATE = {
+    "cluster": CLUSTER,
+    "modes": [MODE_ESTIMATE],
+    "assumptions": ["Memory is paid once per copy and does not grow with load."],
+    "as_of": "2026-04-15",
+}
 RECOMMENDATION = {
     "requirements": REQUIREMENTS,
     "effective": {"security": "high", "resources": "medium", "grpc": "unknown", "regulated": "true"},
@@ -120,6 +159,11 @@ EXAMPLES: dict[str, Any] = {
     "Counterfactual": COUNTERFACTUAL,
     "Change": CHANGE,
     "Requirements": REQUIREMENTS,
+    "ClusterSize": CLUSTER,
+    "SourceRef": SOURCE,
+    "ComponentEstimate": COMPONENT_ESTIMATE,
+    "ModeEstimate": MODE_ESTIMATE,
+    "Estimate": ESTIMATE,
     "RecommendRequest": {"requirements": {"resources": "high", "grpc": "all"}},
     "PassagePublic": {
         "chunk_id": RETRIEVED["chunk_id"],

@@ -1,9 +1,12 @@
-"""Commands that give advice: recommend (the rule layer), ask and chat (the responder)."""
+"""Commands that give advice: recommend (the rule layer), estimate (the sizing figures), ask and chat."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,8 +18,42 @@ from assistant.domain.vocabulary import GrpcUse, Level
 from assistant.errors import UserError
 from assistant.responder import Delta, Final
 
+# A cluster's numbers, as options of `estimate` and `recommend` (where they add the estimate to the ranking).
+CLUSTER_OPTIONS = [
+    inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Annotated[kind, option])
+    for name, kind, default, option in [
+        ("nodes", int | None, None, typer.Option("--nodes", help="Nodes that run meshed workloads.")),
+        ("pods", int | None, None, typer.Option("--pods", help="Meshed pods (every replica counts).")),
+        (
+            "l7_scopes",
+            int,
+            0,
+            typer.Option("--l7-scopes", help="Namespaces or services that need L7 (a waypoint each)."),
+        ),
+        ("requests_per_second", float, 0.0, typer.Option("--rps", help="Requests per second across the mesh.")),
+        ("grpc_share", float | None, None, typer.Option("--grpc-share", help="Share of requests that are gRPC, 0-1.")),
+        ("zones", int | None, None, typer.Option("--zones", help="Availability zones the nodes are spread over.")),
+    ]
+]
+
+
+def cluster_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Give `command` the cluster's options; it receives them as `cluster`: the numbers given, or None when
+    neither --nodes nor --pods is."""
+
+    @functools.wraps(command)
+    def run(**options: Any) -> None:
+        given = {p.name: options.pop(p.name) for p in CLUSTER_OPTIONS}
+        stated = given["nodes"] is not None or given["pods"] is not None
+        command(**options, cluster={k: v for k, v in given.items() if v is not None} if stated else None)
+
+    own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != "cluster"]
+    run.__signature__ = inspect.Signature([*own, *CLUSTER_OPTIONS])  # type: ignore[attr-defined]
+    return run
+
 
 @app.command()
+@cluster_options
 def recommend(
     security: Annotated[Level | None, typer.Option(help="How much security and isolation matter.")] = None,
     resources: Annotated[Level | None, typer.Option(help="How tight CPU and memory are.")] = None,
@@ -33,10 +70,13 @@ def recommend(
     no_restarts: Annotated[
         bool, typer.Option("--no-restarts", help="Pods cannot be restarted to enrol/upgrade.")
     ] = False,
+    adr: Annotated[bool, typer.Option("--adr", help="Print it as an architecture decision record (Markdown).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    cluster: dict[str, Any] | None = None,
 ) -> None:
-    """Rank the four modes for your requirements, with reasons, exclusions, assumptions and what would change it."""
-    stated = {
+    """Rank the four modes for your requirements, with reasons, exclusions, assumptions and what would change it;
+    with --nodes and --pods, also each mode's estimated data-plane cost."""
+    stated: dict[str, Any] = {
         "security": security,
         "resources": resources,
         "performance": performance,
@@ -57,11 +97,35 @@ def recommend(
             if on
         },
     }
-    result = service().recommend({name: value for name, value in stated.items() if value is not None})
+    stated["cluster"] = cluster
+    requirements = {name: value for name, value in stated.items() if value is not None}
+    if adr:
+        typer.echo(service().decision_record(requirements), nl=False)
+        return
+    result = service().recommend(requirements)
     if as_json:
         emit_json(result)
     else:
         typer.echo(render.recommendation(result))
+
+
+@app.command()
+@cluster_options
+def estimate(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    cluster: dict[str, Any] | None = None,
+) -> None:
+    """Each mode's data-plane CPU and memory for your cluster, every figure cited with its release, load and
+    set-up; a part nobody publishes a figure for is shown as such, never guessed."""
+    if cluster is None or "nodes" not in cluster or "pods" not in cluster:
+        raise UserError(
+            "The estimate needs the cluster's --nodes and --pods.", hint="assistant estimate --nodes 40 --pods 1200"
+        )
+    found = service().estimate(**cluster)
+    if as_json:
+        emit_json(found)
+    else:
+        typer.echo(render.estimate(found))
 
 
 def _history(path: Path | None) -> list[Any]:

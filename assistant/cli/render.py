@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from assistant.domain.answers import Answer
 from assistant.domain.documents import Passage
 from assistant.domain.recommendation import Recommendation
+from assistant.domain.sizing import Estimate, format_cpu, format_memory
 
 WIDTH = 100
 
@@ -75,6 +76,38 @@ def recommendation(rec: Recommendation) -> str:
     if rec.counterfactuals:
         out.append("\nWhat would change this:")
         out.extend(wrap(f"- {c.text}", "  ") for c in rec.counterfactuals)
+    if rec.estimate is not None:
+        out.append(f"\n{estimate(rec.estimate)}")
+    return "\n".join(out)
+
+
+NO_FIGURE = "no published figure"
+
+
+def estimate(found: Estimate) -> str:
+    """Each mode's totals, then every part with its figure, how it was scaled and its source; the assumptions."""
+    rows = [
+        [
+            m.mode.label,
+            format_cpu(m.cpu_millicores) if m.cpu_millicores is not None else NO_FIGURE,
+            format_memory(m.memory_mb) if m.memory_mb is not None else NO_FIGURE,
+            "yes" if m.complete else "no",
+        ]
+        for m in found.modes
+    ]
+    out = [
+        f"Estimated data-plane cost for {found.cluster.describe()}:",
+        "",
+        table(["mode", "CPU", "memory", "complete"], rows),
+    ]
+    for m in found.modes:
+        out.append(f"\n{m.mode.label}")
+        for part in m.components:
+            out.append(wrap(f"- {part.label}: {part.figure}. {part.basis}", "  "))
+            out.append(f"    {part.source.url}")
+        out.extend(wrap(f"! {note}", "  ") for note in m.notes)
+    out.append(f"\nAssumptions (figures checked by {found.as_of.isoformat()}):")
+    out.extend(wrap(f"- {assumption}", "  ") for assumption in found.assumptions)
     return "\n".join(out)
 
 

@@ -1,4 +1,4 @@
-"""The knowledge the assistant answers from: corpus documents and the ratings table, validated."""
+"""The knowledge the assistant answers from: corpus documents, the ratings table and the sizing figures, validated."""
 
 from __future__ import annotations
 
@@ -9,17 +9,20 @@ from pathlib import Path
 from assistant.corpus.features import FEATURES_FILE, load_features
 from assistant.corpus.markdown import parse_corpus_document, parse_user_markdown
 from assistant.corpus.ratings import check_references, load_ratings
+from assistant.corpus.sizing import SIZING_FILE, check_sizing_references, load_sizing
 from assistant.domain.documents import Document
 from assistant.domain.ratings import Ratings
 from assistant.errors import CorpusError
 
 __all__ = [
+    "SIZING_FILE",
     "Corpus",
     "corpus_fingerprint",
     "load_corpus",
     "load_documents",
     "load_features",
     "load_ratings",
+    "load_sizing",
     "parse_user_markdown",
 ]
 
@@ -35,7 +38,9 @@ class Corpus:
 def corpus_files(corpus_dir: Path) -> list[Path]:
     if not corpus_dir.is_dir():
         raise CorpusError(str(corpus_dir), None, "corpus directory not found", hint="Set ASSISTANT_CORPUS_DIR.")
-    return sorted([*corpus_dir.glob("*.md"), corpus_dir / RATINGS_FILE, corpus_dir / FEATURES_FILE])
+    return sorted(
+        [*corpus_dir.glob("*.md"), *(corpus_dir / name for name in (RATINGS_FILE, FEATURES_FILE, SIZING_FILE))]
+    )
 
 
 def load_documents(corpus_dir: Path) -> list[Document]:
@@ -53,6 +58,9 @@ def load_corpus(corpus_dir: Path) -> Corpus:
     ratings_path = corpus_dir / RATINGS_FILE
     ratings = load_ratings(ratings_path)
     check_references(ratings, documents, ratings_path)
+    sizing_path = corpus_dir / SIZING_FILE
+    if sizing_path.is_file():  # a team's own corpus may have no sizing figures
+        check_sizing_references(load_sizing(sizing_path), documents, sizing_path)
     return Corpus(documents=documents, ratings=ratings)
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from assistant.errors import CorpusError
+
+Model = TypeVar("Model", bound=BaseModel)
 
 
 class YamlSource:
@@ -64,3 +66,17 @@ class YamlSource:
         count = exc.error_count()
         more = f" (and {count - 1} more problem{'s' if count > 2 else ''})" if count > 1 else ""
         return CorpusError(self.path, self.line_of(loc), first["msg"] + more, field=field)
+
+
+def load_model(path: Path, model: type[Model], *, what: str, shape: str) -> Model:
+    """A corpus YAML file validated into `model`; a missing file, bad YAML or an invalid field is a CorpusError
+    naming the file and line (`what` names the file's content, `shape` its top-level keys)."""
+    if not path.is_file():
+        raise CorpusError(str(path), None, f"{what} not found", hint="Set ASSISTANT_CORPUS_DIR to the corpus.")
+    source = YamlSource.read(path)
+    if not isinstance(source.data, dict):
+        raise CorpusError(str(path), 1, f"the {what} file must be a mapping ({shape})")
+    try:
+        return model.model_validate(source.data)
+    except ValidationError as exc:
+        raise source.error(exc) from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.domain.requirements import Change, Requirements
+from assistant.domain.sizing import Estimate
 from assistant.domain.vocabulary import Dimension, Level, Mode
 
 
@@ -59,6 +60,9 @@ class Recommendation(Frozen):
     assumptions: list[str]
     counterfactuals: list[Counterfactual]
     margin: float = Field(description="Score lead of the first mode over the second (0 when fewer than two).")
+    estimate: Estimate | None = Field(
+        None, description="Each mode's data-plane cost, when the requirements state a cluster."
+    )
 
     @property
     def top(self) -> Mode | None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from assistant.domain.sizing import ClusterSize
 from assistant.domain.vocabulary import LEVEL_ORDER, Fact, GrpcUse, Level, Priority
 from assistant.errors import InvalidRequirementError
 
@@ -29,6 +30,9 @@ class Requirements(BaseModel):
     no_restarts: bool | None = None
     needs: tuple[str, ...] = Field(
         (), description="Features of the feature matrix (GET /v1/features) the platform needs, by id."
+    )
+    cluster: ClusterSize | None = Field(
+        None, description="The cluster's numbers: with them, a recommendation carries the sizing estimate."
     )
 
     def level(self, priority: Priority) -> Level | None:
@@ -74,21 +78,32 @@ class Change(BaseModel):
 
 def parse_requirements(data: Mapping[str, Any]) -> Requirements:
     """Requirements from user input, with a message that names the bad field and the accepted values."""
+    hint = f"Levels are {', '.join(LEVEL_ORDER)}; grpc is one of {', '.join(GrpcUse)}; facts are true or false."
+    return _validated(Requirements, data, noun="requirement", hint=hint)
+
+
+def parse_cluster(data: Mapping[str, Any]) -> ClusterSize:
+    """A cluster's numbers from user input, with a message that names the bad number."""
+    hint = "nodes and pods are whole numbers from 1; grpc_share is between 0 and 1; zones cannot exceed nodes."
+    return _validated(ClusterSize, data, noun="cluster number", hint=hint)
+
+
+Model = TypeVar("Model", Requirements, ClusterSize)
+
+
+def _validated(model: type[Model], data: Mapping[str, Any], *, noun: str, hint: str) -> Model:
     try:
-        return Requirements.model_validate(dict(data))
+        return model.model_validate(dict(data))
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            field = ".".join(str(part) for part in error["loc"]) or "requirements"
+            field = ".".join(str(part) for part in error["loc"]) or noun
             if error["type"] == "extra_forbidden":
-                known = ", ".join(Requirements.model_fields)
-                problems.append(f"unknown requirement {field!r} (known: {known})")
+                known = ", ".join(model.model_fields)
+                problems.append(f"unknown {noun} {field!r} (known: {known})")
             else:
                 problems.append(f"{field}: {error['msg']}")
-        raise InvalidRequirementError(
-            "; ".join(problems),
-            hint=f"Levels are {', '.join(LEVEL_ORDER)}; grpc is one of {', '.join(GrpcUse)}; facts are true or false.",
-        ) from exc
+        raise InvalidRequirementError("; ".join(problems), hint=hint) from exc
 
 
 def level_steps(level: Level | None) -> list[Level]:

@@ -133,6 +133,17 @@ FACT_ASSUMPTIONS: dict[Fact, str] = {
     Fact.NO_RESTARTS: "pods can be restarted to enrol and upgrade",
 }
 
+# A fact as a decision driver: "<label>: <value>".
+FACT_LABELS: dict[Fact, str] = {
+    Fact.GRPC: "Services that speak gRPC",
+    Fact.CILIUM: "Cilium already runs as the CNI",
+    Fact.VMS: "Workloads on VMs outside Kubernetes",
+    Fact.MULTICLUSTER: "One mesh across several clusters",
+    Fact.ENVOYFILTER: "Relies on EnvoyFilter or Lua",
+    Fact.REGULATED: "Regulated (finance, healthcare or strict audits)",
+    Fact.NO_RESTARTS: "Pods cannot be restarted to enrol or upgrade",
+}
+
 MODE_SUMMARIES: dict[Mode, str] = {
     Mode.SIDECAR: "An Envoy proxy in every pod handles L4 and L7 (Istio's classic mode).",
     Mode.AMBIENT: "A shared per-node ztunnel handles L4; optional waypoint proxies add L7 (Istio ambient).",
