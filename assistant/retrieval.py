@@ -97,6 +97,7 @@ class _Snapshot:
         tokenized = [terms(s.header + s.chunk.text) or ["<empty>"] for s in self.chunks]
         self.document_frequency = Counter(term for tokens in tokenized for term in set(tokens))
         self.names = set().union(*(written_names(f"{s.header}\n{s.chunk.text}") for s in self.chunks))
+        self.headings = frozenset(term for s in self.chunks for term in terms(s.header))
         self.bm25 = bm25s.BM25()
         self.bm25.index(tokenized, show_progress=False)
 
@@ -188,6 +189,10 @@ class Retriever:
     def known_names(self, text: str) -> set[str]:
         """The names in `text` (capitalised words, versions) that the corpus also writes: "Buoyant", "Hubble"."""
         return names(text) & self._snapshot.names
+
+    def topics(self, text: str) -> set[str]:
+        """The words of `text` that some section of the corpus is about (its headings use them): "multicluster"."""
+        return set(terms(text)) & self._snapshot.headings
 
     def term_weights(self, text: str) -> dict[str, float]:
         """Each content word of `text` the corpus uses, with its inverse document frequency; names and versions

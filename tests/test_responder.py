@@ -19,7 +19,7 @@ from assistant.config import Settings
 from assistant.domain.answers import Answer
 from assistant.domain.conversation import Intent, Kind, Turn
 from assistant.domain.documents import Chunk, ChunkKind, Passage, ScoredSentence
-from assistant.domain.vocabulary import Mode
+from assistant.domain.vocabulary import Dimension, Mode
 from assistant.errors import LLMError
 from assistant.responder import CitationInvariantError, Delta, Final, Responder
 from assistant.responder.compose import INJECTION_TEXT, OUT_OF_SCOPE_TEXT, UNKNOWN_TEXT, Draft
@@ -527,3 +527,21 @@ def test_the_next_pick_is_the_best_candidate_after_penalties(
     taken = Counter(used)
     penalised = [(c[0] + SAME_CHUNK_PENALTY * taken[c[4].chunk.id], c[1], c[2]) for c in candidates]
     assert _next_best(candidates, taken) == penalised.index(min(penalised))
+
+
+def test_why_a_mode_is_rated_so_opens_with_that_rating_and_its_rationale(service: Service) -> None:
+    answer = service.ask("how come cilium only scores that low on security?")
+    rating = service.ratings.rating(Mode.CILIUM, Dimension.SECURITY)
+    assert answer.kind is Kind.WHY
+    assert answer.text.startswith(f"Cilium is rated {rating.score}/5 for security: {rating.rationale[:-1]}")
+    assert answer.citations[0].chunk_id == "rating:cilium:security"
+    assert "From the sources:" in answer.text and "rated 2 out of 5" not in answer.text  # no other rating quoted
+    check(service, answer)
+
+
+def test_an_overview_of_a_topic_is_what_the_sources_say_on_it(service: Service) -> None:
+    answer = service.ask("brief me on the mesh benchmarks that are out there")
+    assert answer.kind is Kind.OVERVIEW and not answer.refused
+    assert "Status: rated" not in answer.text  # not the four modes' overviews
+    assert {c.doc_id for c in answer.citations} & {"benchmarks"}
+    check(service, answer)

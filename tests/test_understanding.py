@@ -531,3 +531,23 @@ def test_the_kind_model_guesses_as_scikit_learn_would(service: Service) -> None:
         found = evidence(analyse_turn(question))
         expected = kinds.model.predict_proba(features(vector.reshape(1, -1), [found]))[0]
         assert np.allclose(kinds.probabilities(vector, found), expected, atol=1e-9)
+
+
+def test_those_two_refer_to_the_first_two_places_of_the_ranking(service: Service) -> None:
+    ranking = [r.mode for r in service.recommend({"regulated": True}).ranking]
+    understanding = read(service, "and on latency, those two?", BANK)
+    assert understanding.modes == tuple(ranking[:2]) and understanding.intent is Intent.COMPARE
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("brief me on the mesh benchmarks that are out there", "benchmark"),
+        ("an overview of ztunnel please", "ztunnel"),
+        ("tell me about ambient", ""),
+    ],
+)
+def test_an_overview_names_what_it_is_about_beyond_the_modes(service: Service, question: str, topic: str) -> None:
+    understanding = read(service, question)
+    assert understanding.kind is Kind.OVERVIEW
+    assert (topic in understanding.topic) if topic else not understanding.topic

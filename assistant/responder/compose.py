@@ -359,6 +359,26 @@ class Composer:
             self._add_evidence(parts, book, reading, passages, weights)
         return Draft("\n\n".join(parts), book.citations(), book.chunks, False, confidence(RULE_FACTS_CONFIDENCE))
 
+    # why -------------------------------------------------------------------------------------------------------
+    def why(self, reading: Reading, passages: Sequence[Passage], weights: Mapping[str, float]) -> Draft:
+        """The reason: for a rated mode and dimension ("why is ambient cheaper?"), each rating with its rationale,
+        then the sources' best sentences (reasons first: see `select_sentences`); else those sentences alone."""
+        book = CitationBook()
+        lines = [self._rated(book, mode, dimension) for mode in reading.modes for dimension in reading.dimensions]
+        if not lines:
+            return self.explain(reading, passages, weights)
+        parts = [lines[0] if len(lines) == 1 else "\n".join(f"- {line}" for line in lines)]
+        unrated = [p for p in passages if not p.chunk.id.startswith("rating:")]  # the ratings are given above
+        self._add_evidence(parts, book, reading, unrated, weights)
+        return Draft("\n\n".join(parts), book.citations(), book.chunks, False, confidence(RULE_FACTS_CONFIDENCE))
+
+    def _rated(self, book: CitationBook, mode: Mode, dimension: Dimension) -> str:
+        """ "Ambient is rated 4/5 for resource efficiency: <rationale> [n]"."""
+        rating = self.ratings.rating(mode, dimension)
+        label = self.ratings.dimensions[dimension].label.lower()
+        marker = self._cite_ref(book, rating_ref(mode, dimension), rating.rationale)
+        return f"{mode.label} is rated {rating.score}/5 for {label}: {attach(rating.rationale, marker)}"
+
     # yes or no ---------------------------------------------------------------------------------------------
     def polar(
         self,
@@ -381,11 +401,8 @@ class Composer:
             marker = self._cite_ref(book, feature_ref(name, mode), cell.note)
             lines.append((VERDICTS[cell.status], attach(said, marker)))
         for mode, dimension in [] if lines else itertools.product(reading.modes, reading.dimensions):
-            rating = self.ratings.rating(mode, dimension)
-            label = self.ratings.dimensions[dimension].label.lower()
-            said = f"{mode.label} is rated {rating.score}/5 for {label}: {rating.rationale}"
-            marker = self._cite_ref(book, rating_ref(mode, dimension), rating.rationale)
-            lines.append((RATED[min(max(rating.score, 2), 4)], attach(said, marker)))
+            score = self.ratings.rating(mode, dimension).score
+            lines.append((RATED[min(max(score, 2), 4)], self._rated(book, mode, dimension)))
         if not lines:
             explained = self.explain(reading, passages, weights)
             if explained.refused:

@@ -130,7 +130,7 @@ class Responder:
             Kind.FIGURE: self._explain,
             Kind.DATE: self._explain,
             Kind.PROCEDURE: self._procedure,
-            Kind.WHY: self._explain,
+            Kind.WHY: self._why,
             Kind.CHANGES: self._changes,
             Kind.HELP: lambda _reading, _vector: Handled(fixed(HELP_TEXT, refused=False, score=1.0)),
             Kind.OUT_OF_SCOPE: lambda _reading, _vector: Handled(fixed(OUT_OF_SCOPE_TEXT, refused=True, score=0.9)),
@@ -216,9 +216,12 @@ class Responder:
         """How much of `text` the corpus knows: a question mostly made of the words it uses is about its subject
         even without a mesh keyword."""
         asked = set(terms(text))
-        known = {term for term, weight in self.retriever.term_weights(text).items() if weight > 0}
+        weights = self.retriever.term_weights(text)
+        known = {term for term, weight in weights.items() if weight > 0}
         share = len(known & asked) / len(asked) if asked else 0.0
-        return Familiar(share, bool(self.retriever.known_names(text)))
+        unknown = any(weight < 0 for weight in weights.values())
+        topics = frozenset(self.retriever.topics(text))
+        return Familiar(share, bool(self.retriever.known_names(text)), unknown, topics)
 
     # handlers, one per kind (see `handlers`) ------------------------------------------------------------------
     def _recommend(self, reading: Reading, vector: Vectors) -> Handled:
@@ -265,6 +268,12 @@ class Responder:
         passages, weights = self._passages(reading, vector)
         return Handled(self.composer.explain(reading, passages, weights), passages)
 
+    def _why(self, reading: Reading, vector: Vectors) -> Handled:
+        """The ratings behind "why is X rated so / cheaper", then the sources' reasons."""
+        passages, weights = self._passages(reading, vector)
+        rated = {rating_ref(mode, dimension) for mode in reading.modes for dimension in reading.dimensions}
+        return Handled(self.composer.why(reading, passages, weights), passages, rated)
+
     def _passages(self, reading: Reading, vector: Vectors) -> tuple[list[Passage], dict[str, float]]:
         """Passages for the question (about the modes a reference resolved to, when it has one)."""
         resolved = reading.resolved_question
@@ -273,7 +282,14 @@ class Responder:
         return passages, self.retriever.term_weights(resolved)
 
     def _overview(self, reading: Reading, vector: Vectors) -> Handled:
-        """Each asked mode (all four when none is named): what it is, its status, its strong and weak points."""
+        """Each asked mode (all four when none is named): what it is, its status, its strong and weak points, and
+        what the sources say on the question; for a component or a topic with no mode named ("the published
+        benchmarks"), only what the sources say on it."""
+        if reading.topic and (reading.components or not reading.modes):
+            passages, weights = self._passages(reading, vector)
+            draft = self.composer.explain(reading, passages, weights)
+            if not draft.refused or not reading.modes:
+                return Handled(draft, passages)
         modes = list(reading.modes) or list(Mode)
         defining = self._defining_passages(modes)
         passages, weights = self._passages(reading, vector) if len(modes) == 1 else ([], {})

@@ -43,6 +43,11 @@ CLOSE_MEANING = 0.75
 TOPIC_BONUS = 0.08  # a sentence about the asked dimension (cost, latency, maturity...)
 FIGURE_BONUS = 0.06  # a sentence with a measured figure, when the question asks about cost or latency
 DEFINITION_BONUS = 0.2  # "X is a/the ..." when the question is "what is X?" (not "X are declared as ...")
+REASON_BONUS = 0.06  # a sentence that gives a reason ("because", "so that"), when the question asks why
+_REASON = re.compile(
+    r"\b(?:because|so that|therefore|as a result|which means|which is why|that is why|due to|thanks to|the reason)\b"
+    r"|, so\b"
+)
 _FIGURE = re.compile(r"\d[\d.,]*\s?(?:vcpu|mcpu|mb|mib|gb|ms|%|rps|requests per second)\b")
 _MEASURED = {Dimension.RESOURCE_EFFICIENCY, Dimension.PERFORMANCE}
 # A sentence dated in the year the question names, or, when it asks about now, in the newest year the passages name.
@@ -93,6 +98,7 @@ class _Sentence:
     measured: bool  # carries a measured figure (vCPU, MB, ms...)
     years: frozenset[str]
     figures: frozenset[str]  # figures, versions and dates
+    reasons: bool  # gives a reason ("because ...")
 
 
 # (-score, passage rank, text, similarity, passage, sentence): sorted, best first, ties broken deterministically
@@ -110,11 +116,13 @@ def read_sentence(text: str) -> _Sentence:
         measured=bool(_FIGURE.search(lowered)),
         years=frozenset(lexicon.YEAR.findall(text)),
         figures=frozenset(_NUMBER.findall(text)),
+        reasons=bool(_REASON.search(lowered)),
     )
 
 
 def _subject(reading: Reading) -> str:
-    """What a definition question defines: the component it names, else its words after "what is"."""
+    """What a definition question defines (or an overview tells about): the component it names, else its words
+    after "what is"."""
     asked = _WHAT_IS.match(reading.resolved_question.lower())
     if asked:
         return str(asked["subject"])
@@ -174,7 +182,8 @@ def select_sentences(
     if not years and (status or _NOW.search(question)):
         years = {year for year in [newest_year(passages)] if year}
     asks_when = reading.kind is Kind.DATE  # "when did ambient go GA?" (not "when should we use it?")
-    subject = _subject(reading) if reading.kind is Kind.DEFINITION else ""
+    asks_why = reading.kind in (Kind.WHY, Kind.WHY_NOT)
+    subject = _subject(reading) if reading.kind in (Kind.DEFINITION, Kind.OVERVIEW) else ""
     defining = rf"(?:an?\s+|the\s+)?(?:[\w-]+\s+)?{re.escape(subject)}s?\s+(?:is|are)\s+(?:an?|the|one|[\w-]+'s)\b"
     definition = re.compile(defining) if subject else None
     candidates: list[_Candidate] = []
@@ -199,6 +208,8 @@ def select_sentences(
                 on_topic += DATED_BONUS
             if asks_when and not read.years:
                 on_topic -= UNDATED_PENALTY
+            if asks_why and read.reasons:
+                on_topic += REASON_BONUS
             if definition and definition.match(read.lowered):
                 on_topic += DEFINITION_BONUS
             score = sentence.score + nudge + OVERLAP_WEIGHT * overlap + on_topic

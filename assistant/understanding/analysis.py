@@ -59,6 +59,7 @@ class TurnAnalysis:
     stated: dict[str, Any]  # requirement fields set by phrases, the stance rule and named needs
     signals: list[str]
     ordinal: int | None  # "the runner-up": 1; "the one you recommended": 0; "the last one": -1
+    pair: bool  # "those two", "both of them": the first two of the ranking before
     refers_back: bool  # "it", "that option", "them"
     elliptical: bool  # leans on the turn before: "and on cost?", "what about cilium?", "why?"
     in_domain: bool
@@ -147,6 +148,7 @@ def analyse_turn(text: str, features: FeatureNames = NO_FEATURES, *, drop: Seque
         stated=stated,
         signals=signals,
         ordinal=ordinal,
+        pair=lexicon.PAIR.search(lowered) is not None,
         refers_back=lexicon.ANAPHORA.search(lowered) is not None,
         elliptical=lexicon.FOLLOWUP_OPENER.search(lowered) is not None or len(own_words) <= 2,
         in_domain=bool(modes or stated or named_features or lexicon.DOMAIN.search(lowered)),

@@ -8,7 +8,7 @@ YAML files, never into code.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -18,6 +18,7 @@ import yaml
 from sklearn.linear_model import LogisticRegression
 
 from assistant.domain.conversation import Kind
+from assistant.domain.text import terms
 
 Vectors = np.ndarray[Any, np.dtype[np.float32]]
 # The keyword features' scale next to a unit-length embedding, and the inverse regularisation strength C: by
@@ -59,8 +60,9 @@ class KindClassifier:
     """Kinds from question vectors; `fit` once, `guess` per question. Guessing is the model's softmax over its
     weights, computed here: scikit-learn's own checks cost more per question than the arithmetic."""
 
-    def __init__(self, model: LogisticRegression) -> None:
+    def __init__(self, model: LogisticRegression, wording: Mapping[Kind, frozenset[str]]) -> None:
         self.kinds = [Kind(label) for label in model.classes_]
+        self.wording = wording  # the words each kind's phrasings use: how that kind of question is put
         self.weights = np.asarray(model.coef_.T, dtype=np.float64)
         self.intercept = np.asarray(model.intercept_, dtype=np.float64)
         self.model = model
@@ -69,7 +71,8 @@ class KindClassifier:
     def fit(cls, phrasings: list[Phrasing], vectors: Vectors, evidence: Sequence[Sequence[float]]) -> KindClassifier:
         model = LogisticRegression(C=REGULARISATION, max_iter=3000)
         model.fit(features(vectors, evidence), [p.kind.value for p in phrasings])
-        return cls(model)
+        wording = {kind: frozenset(t for p in phrasings if p.kind is kind for t in terms(p.text)) for kind in Kind}
+        return cls(model, wording)
 
     def probabilities(self, vector: Vectors, evidence: Sequence[float]) -> np.ndarray[Any, np.dtype[np.float64]]:
         """The probability of each kind (in `kinds` order) for one question."""

@@ -514,6 +514,8 @@ ORDINALS: list[tuple[re.Pattern[str], int]] = [
         0,
     ),
 ]
+# Words that point at the first two places of the ranking an earlier answer gave ("how far apart are those two?").
+PAIR = re.compile(r"\b(?:those|these|the|your|top|first) (?:two|2)\b|\bboth (?:of them|options|modes|picks)\b")
 # Markup a reader never sees, which only a model would read: an HTML comment is never part of a question.
 HIDDEN_MARKUP = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 # A clause in which the user says their platform has or needs something ("we run CronJobs", "our EnvoyFilters").
@@ -592,10 +594,16 @@ def with_istio(text: str, named: list[Mode]) -> list[Mode]:
 def about_a_whole_mode(text: str) -> bool:
     """Whether `text` asks about modes as wholes ("the downsides of ambient", "pros and cons of sidecar"), not
     about one of their parts or features ("the limitations of ambient multicluster", "upgrading ztunnel")."""
+    return not beyond_whole_modes(text)
+
+
+def beyond_whole_modes(text: str) -> set[str]:
+    """The words of `text` besides the modes as wholes, the aspects and dimensions it asks about, years and
+    generic words: "multicluster" in "where does ambient multicluster stand?"."""
     rest = text.lower()
     for pattern in [WHOLE_MODE, YEAR, *(p for _, p, _ in ASPECTS), *(p for _, p in DIMENSION_PATTERNS)]:
         rest = pattern.sub(" ", rest)
-    return set(terms(rest)) <= GENERIC_WORDS
+    return set(terms(rest)) - GENERIC_WORDS
 
 
 def find_dimensions(text: str) -> list[Dimension]:

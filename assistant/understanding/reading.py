@@ -37,11 +37,13 @@ Outcomes = Callable[[Reading], Outcome]
 
 @dataclass(frozen=True)
 class Familiar:
-    """How much of a question the corpus knows: the share of its content words it uses, and whether it names
-    something the corpus names (a vendor, a release)."""
+    """How much of a question the corpus knows: the share of its content words it uses, whether it names
+    something the corpus names (a vendor, a release), and whether it names something the corpus never does."""
 
     share: float
     names: bool
+    unknown: bool = False
+    topics: frozenset[str] = frozenset()  # its words that corpus sections are about (their headings use them)
 
 
 Familiarity = Callable[[str], Familiar]
@@ -135,7 +137,8 @@ def _read_turn(
             guess = said if said.confidence >= FOLLOW_CONFIDENCE or not terms(turn.text) else guess
     hypothetical = guess is not None and guess.kind is Kind.WHAT_IF  # "what if half were gRPC?" states a platform
     stated = _stated(turn, clauses, models.requirements, signals, hypothetical=hypothetical)
-    kind, confidence = _kind(turn, guess, state, stated, familiar(turn.text), signals)
+    known = familiar(turn.text)
+    kind, confidence = _kind(turn, guess, state, stated, known, signals)
     reading_modes, reference = _modes(turn, kind, state)
     components = tuple(turn.components)
     if not components and not turn.modes and state is not None and (turn.refers_back or turn.elliptical):
@@ -162,6 +165,7 @@ def _read_turn(
         resolved_question=_for_retrieval(question, kind, reading_modes, dimensions, aspects, components),
         components=components,
         features=tuple(turn.features),
+        topic=_topic(turn, kind, known, models.kinds) if kind is Kind.OVERVIEW else (),
         focus=focus,
         aspects=aspects if kind in (Kind.TRADEOFFS, Kind.OVERVIEW) else (),
         reference=reference,
@@ -169,6 +173,14 @@ def _read_turn(
         confidence=confidence,
         signals=tuple(signals),
     )
+
+
+def _topic(turn: TurnAnalysis, kind: Kind, known: Familiar, kinds: KindClassifier) -> tuple[str, ...]:
+    """What the turn asks about besides modes as wholes: the components it names, and the words that a corpus
+    section is about if questions of its kind do not use them to ask ("tell me about" is wording; "multicluster"
+    is a topic)."""
+    words = lexicon.beyond_whole_modes(turn.text) & known.topics
+    return (*turn.components, *sorted(words - kinds.wording[kind]))
 
 
 def _aspects(question: str) -> tuple[Aspect, ...]:
@@ -253,16 +265,21 @@ def _kind(
         signals.append(f"kind:{kind.value}:{confidence:.2f}")
         if kind is Kind.INJECTION and confidence < INJECTION_CONFIDENCE:  # nothing was dropped: not an injection
             kind = guess.runner_up
-        if kind is Kind.OUT_OF_SCOPE and (turn.modes or turn.components or (known.names and turn.dimensions)):
+        cited = known.names and not known.unknown and turn.dimensions  # a source the corpus cites, on a topic
+        if kind is Kind.OUT_OF_SCOPE and (turn.modes or turn.components or cited):
             kind = guess.runner_up  # it names a mode or a part, or what a source the corpus cites said on a topic
     recommending = state is not None and state.kind in RECOMMENDING
     if state is not None and turn.elliptical and not turn.modes and confidence < FOLLOW_CONFIDENCE:
-        kind = _continued(state, stated)  # "and on security?", "what about its cost?"
+        kind = Kind.COMPARE if turn.pair else _continued(state, stated)  # "and on security?", "and those two?"
         signals.append(f"kind-continued:{kind.value}")
     if kind is Kind.WHAT_IF and not stated:  # "what would change your answer?": the ranking and what would move it
         kind = Kind.RECOMMEND if recommending or state is None else _continued(state, stated)
+    if kind is Kind.WHY_NOT and not recommending and not stated and turn.dimensions:
+        kind = Kind.WHY  # "why does cilium score so low on security?" with nothing ranked yet: the rating's reasons
     if kind in (Kind.WHAT_IF, Kind.WHY_NOT) and not recommending:
         kind = Kind.RECOMMEND  # nothing to change or to rank against yet: a recommendation for what is stated
+    if kind is Kind.RECOMMEND and not stated and len(turn.modes) >= 2 and turn.dimensions:
+        kind = Kind.COMPARE  # "sidecar or ambient: which is better on security?": no platform to rank for
     if kind is Kind.RANK and stated:
         kind = Kind.RECOMMEND  # "which is cheapest for us, a bank?": a ranking for their own situation
     if kind is Kind.RECOMMEND and recommending and stated:
@@ -308,6 +325,8 @@ def _modes(turn: TurnAnalysis, kind: Kind, state: Outcome | None) -> tuple[tuple
     if state is None:
         return own, None
     order = state.ranking or state.modes
+    if turn.pair and not own and len(order) >= 2:
+        return order[:2], None
     if turn.ordinal is not None and order and -len(order) <= turn.ordinal < len(order):
         mode = order[turn.ordinal]
         return (*own, mode) if own and mode not in own else own or (mode,), ("ordinal", mode)
