@@ -5,18 +5,24 @@ any OpenAI-compatible endpoint) goes through LangChain's `init_chat_model`. The 
 citations of passages it was not given are removed, citations a passage does not support are removed, a
 reply that cites nothing or names another first pick than the rule layer is rejected. The responder then
 falls back to the deterministic answer with a note, as it does on any error or timeout.
+
+The timeout bounds the request, twice over: the provider's client gets it (Ollama's has none of its own), and the
+call runs as `ainvoke` under `asyncio.wait_for` on one event loop kept for these calls, so a model that hangs is
+cancelled (an async client's request is closed) and the request falls back on time. A model without an async path
+runs in that loop's threads, where a late reply is dropped; nothing waits for it.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
+import asyncio
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from assistant.config import Settings
 from assistant.domain.documents import Chunk
@@ -26,6 +32,8 @@ from assistant.responder.citations import MARKER, CitationBook, cited_segments, 
 
 # Tests set this to False: any attempt to build a real chat model then fails instead of reaching the network.
 ALLOW_MODEL_REQUESTS = True
+
+T = TypeVar("T")
 
 SYSTEM_PROMPT = """You are Mesh Assistant. You help platform teams choose a service-mesh data-plane model \
 (sidecar, ambient, Cilium, proxyless gRPC).
@@ -58,7 +66,7 @@ def make_chat_model(settings: Settings) -> BaseChatModel | None:
         )
     from langchain.chat_models import init_chat_model
 
-    options: dict[str, Any] = {"temperature": 0, "timeout": settings.llm_timeout}
+    options: dict[str, Any] = {"temperature": 0, **timeout_options(provider, settings.llm_timeout)}
     if settings.llm_base_url:
         options["base_url"] = settings.llm_base_url
     try:
@@ -69,6 +77,40 @@ def make_chat_model(settings: Settings) -> BaseChatModel | None:
             f"Cannot set up chat model {settings.llm!r}: {exc}",
             hint="Install the provider with `pip install 'mesh-assistant[llm]'` and check ASSISTANT_LLM.",
         ) from exc
+
+
+def timeout_options(provider: str, timeout: float) -> dict[str, Any]:
+    """The provider's own timeout, as its LangChain class takes it: ChatOllama ignores `timeout` and passes
+    `client_kwargs` to its HTTP clients."""
+    if provider == "ollama":
+        return {"client_kwargs": {"timeout": timeout}}
+    return {"timeout": timeout}
+
+
+class _CallLoop:
+    """One event loop in a daemon thread for the chat model's calls, started on first use."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+
+    def run(self, call: Coroutine[Any, Any, T], timeout: float) -> T:
+        """`call`'s result, or TimeoutError once `timeout` seconds have passed (the call is then cancelled)."""
+        future = asyncio.run_coroutine_threadsafe(asyncio.wait_for(call, timeout), self._running())
+        try:
+            return future.result(timeout + 1.0)  # wait_for ends it first; this only guards against a stuck loop
+        finally:
+            future.cancel()  # nothing once it is done
+
+    def _running(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+                threading.Thread(target=self._loop.run_forever, name="chat-model-calls", daemon=True).start()
+            return self._loop
+
+
+_CALLS = _CallLoop()
 
 
 class LLMWriter:
@@ -85,14 +127,12 @@ class LLMWriter:
             SystemMessage(content=SYSTEM_PROMPT),
             HumanMessage(content=f"Question: {question}\n\nRule-layer result:\n{draft}\n\nPassages:\n{listing}"),
         ]
-        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-            future = pool.submit(self.model.invoke, messages)
-            try:
-                reply = future.result(timeout=self.timeout)
-            except concurrent.futures.TimeoutError as exc:
-                raise LLMError(f"the chat model did not answer within {self.timeout:g}s") from exc
-            except Exception as exc:  # any provider error: the caller falls back to the deterministic answer
-                raise LLMError(f"the chat model failed: {exc}") from exc
+        try:
+            reply: BaseMessage = _CALLS.run(self.model.ainvoke(messages), self.timeout)
+        except TimeoutError as exc:
+            raise LLMError(f"the chat model did not answer within {self.timeout:g}s") from exc
+        except Exception as exc:  # any provider error: the caller falls back to the deterministic answer
+            raise LLMError(f"the chat model failed: {exc}") from exc
         content = reply.content if isinstance(reply.content, str) else str(reply.content)
         return validate(content, passages, first_pick=first_pick)
 
