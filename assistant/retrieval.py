@@ -28,7 +28,7 @@ from assistant.domain.vocabulary import Mode
 from assistant.embeddings import Embedder, Vectors
 from assistant.errors import AssistantError, IndexCorruptError, IndexMismatchError
 from assistant.indexing.records import StoredChunk, chunk_of_sentence, from_record, group_sentences
-from assistant.indexing.store import FORMAT_VERSION, IndexStore, Manifest, read_all
+from assistant.indexing.store import FORMAT_VERSION, IndexStore, Manifest, guarded, parsing, read_all
 
 RRF_K = 60
 MIN_FETCH = 20
@@ -52,25 +52,19 @@ class _Snapshot:
     def __init__(self, store: IndexStore, manifest: Manifest, embedder: Embedder) -> None:
         self.manifest = manifest
         self.collection = store.collection(manifest.generation)
+        self.sentence_collection = store.sentences(manifest.generation)
         got = read_all(self.collection, ["embeddings", "documents", "metadatas"])
-        try:
+        sentences = read_all(self.sentence_collection, ["embeddings", "metadatas"])
+        with parsing(manifest.generation):
             chunks = [
                 from_record(chunk_id, text or "", meta or {})
                 for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
             ]
-            self.sentence_collection = store.sentences(manifest.generation)
-            sentences = read_all(self.sentence_collection, ["embeddings", "metadatas"])
-        except (KeyError, ValueError) as exc:
-            raise IndexCorruptError(f"Index generation {manifest.generation} has unreadable records ({exc}).") from exc
+            self.sentence_vectors = group_sentences(sentences["embeddings"], sentences["metadatas"], "chunk_id")
         order = sorted(range(len(chunks)), key=lambda i: chunks[i].chunk.id)  # stable tie-breaks
         self.chunks = [chunks[i] for i in order]
         embeddings = got["embeddings"] if order else np.zeros((0, embedder.dimension))
         self.vectors: Vectors = np.asarray(embeddings, dtype=np.float32)[order]
-        self.sentence_vectors = group_sentences(
-            sentences["embeddings"],
-            sentences["metadatas"] or [],
-            "chunk_id",
-        )
         self.sentence_count = len(sentences["ids"])
         self.sentence_texts = {  # each chunk's sentences as answers quote them, for chunks with their vectors
             s.chunk.id: tuple(plain(s.chunk.text[start:end]) for start, end in s.spans)
@@ -151,6 +145,8 @@ class Retriever:
             return False
         with self._lock:
             self._checked = now
+            if self._store.replaced():  # a build set the store aside and made a new one in its place
+                self._store = IndexStore.open(self._settings)
             manifest = self._store.require_current()
             if manifest.generation == self._snapshot.manifest.generation:
                 return False
@@ -229,10 +225,19 @@ class Retriever:
         """`search` once per mode filter, sharing the query's embedding, dense rankings and BM25 scores: a
         comparison of four modes costs one Chroma query, not four (plus a filtered one for a mode that too few
         of the nearest chunks carry)."""
-        snapshot = self._snapshot
-        if not snapshot.chunks or k <= 0:
+        if not self._snapshot.chunks or k <= 0:
             return [[] for _ in filters]
         query_vector = self.embed([query])[0] if vector is None else vector
+        try:
+            return self._search_each(self._snapshot, query, query_vector, filters, k)
+        except IndexCorruptError:
+            if not self.refresh(min_interval=0):  # not a generation a finished build has just dropped
+                raise
+            return self._search_each(self._snapshot, query, query_vector, filters, k)
+
+    def _search_each(
+        self, snapshot: _Snapshot, query: str, query_vector: Vectors, filters: Sequence[Sequence[Mode]], k: int
+    ) -> list[list[Passage]]:
         fetch = max(MIN_FETCH, 4 * k)
         nearest = self._nearest(snapshot, query_vector, fetch, None)
         by_sentence = self._by_sentence(snapshot, query_vector, fetch)
@@ -319,7 +324,10 @@ class Retriever:
             owners: list[int] = snapshot.sentence_owner[top].tolist()
         else:
             query: Any = [vector]
-            hits = snapshot.sentence_collection.query(query_embeddings=query, n_results=count, include=[])
+            hits = guarded(
+                f"Index generation {snapshot.manifest.generation}",
+                lambda: snapshot.sentence_collection.query(query_embeddings=query, n_results=count, include=[]),
+            )
             chunk_ids = (chunk_of_sentence(sentence_id) for sentence_id in hits["ids"][0])  # ids, not metadata
             owners = [snapshot.position[chunk_id] for chunk_id in chunk_ids if chunk_id in snapshot.position]
         return list(dict.fromkeys(owners))
@@ -328,7 +336,11 @@ class Retriever:
     def _nearest(snapshot: _Snapshot, vector: Vectors, fetch: int, where: dict[str, Any] | None) -> list[int]:
         count = min(fetch, len(snapshot.chunks))
         query: Any = [vector]
-        hits = snapshot.collection.query(query_embeddings=query, n_results=count, where=where, include=["distances"])
+        collection = snapshot.collection
+        hits = guarded(
+            f"Index generation {snapshot.manifest.generation}",
+            lambda: collection.query(query_embeddings=query, n_results=count, where=where, include=["distances"]),
+        )
         return [snapshot.position[chunk_id] for chunk_id in hits["ids"][0] if chunk_id in snapshot.position]
 
     @staticmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -80,14 +81,25 @@ def test_removing_a_document_deletes_its_chunks(private_index: Settings, embedde
     assert report.embedded == 0 and report.removed == sum(1 for d in before.values() if d == "timeline")
 
 
-def test_only_the_serving_and_previous_generation_are_kept(private_index: Settings, embedder: Embedder) -> None:
+def test_only_the_serving_generation_is_kept_on_disk(private_index: Settings, embedder: Embedder) -> None:
     for _ in range(3):
         build_index(private_index, embedder)
     store = IndexStore.open(private_index)
-    names = [c.name for c in store.client.list_collections() if c.name.startswith("mesh-g")]
-    generations = [name for name in names if not name.endswith("-s")]
-    assert len(generations) == 2 and store.require_current().generation in generations
-    assert sorted(names) == sorted([*generations, *(f"{g}-s" for g in generations)])
+    serving = store.require_current().generation
+    assert sorted(store.own_collections()) == [serving, f"{serving}-s"]
+    owned = {str(row[0]) for row in sqlite3.connect(chroma_path(private_index) / "chroma.sqlite3").execute(
+        "SELECT id FROM segments")}  # fmt: skip
+    directories = {child.name for child in chroma_path(private_index).iterdir() if child.is_dir()}
+    assert directories and directories <= owned  # Chroma leaves a deleted collection's directory: none is left
+
+
+def test_a_search_on_a_generation_another_build_dropped_moves_to_the_new_one(
+    private_index: Settings, embedder: Embedder
+) -> None:
+    retriever = Retriever.open(private_index, embedder)
+    old = retriever.generation
+    build_index(private_index, embedder)  # drops `old`, which the retriever still reads
+    assert retriever.search("What is ztunnel?", k=3) and retriever.generation != old
 
 
 def test_a_running_retriever_picks_up_a_new_generation(private_index: Settings, embedder: Embedder) -> None:
@@ -133,7 +145,7 @@ def test_corrupt_index_is_reported_and_rebuild_repairs_it_without_deleting(
     report = build_index(private_index, embedder, rebuild=True)
     assert report.embedded == report.chunks
     assert Retriever.open(private_index, embedder).search("ztunnel", k=1)
-    aside = list(chroma_path(private_index).parent.glob("chroma.unreadable-*"))
+    aside = list(chroma_path(private_index).parent.glob("chroma.damaged-*"))
     assert len(aside) == 1 and (aside[0] / "chroma.sqlite3").read_bytes().startswith(b"this is not")
 
 

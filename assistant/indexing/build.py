@@ -14,10 +14,19 @@ import numpy as np
 from assistant.config import Settings
 from assistant.corpus import corpus_fingerprint, load_corpus
 from assistant.embeddings import Embedder, Vectors
+from assistant.errors import IndexCorruptError
 from assistant.indexing.chunking import ChunkSpec, make_chunks
 from assistant.indexing.ingest import load_user_documents
 from assistant.indexing.records import chunk_metadata, group_sentences, sentence_records
-from assistant.indexing.store import FORMAT_VERSION, IndexStore, Manifest, build_lock, read_all
+from assistant.indexing.store import (
+    FORMAT_VERSION,
+    IndexStore,
+    Manifest,
+    build_lock,
+    parsing,
+    read_all,
+    set_aside,
+)
 
 Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
 _NONE: Vectors = np.zeros((0, 0), dtype=np.float32)
@@ -52,15 +61,15 @@ def build_index(
     add_paths: Iterable[str] = (),
     progress: Progress | None = None,
 ) -> BuildReport:
-    """Index the corpus plus every ingested path; embed only chunks whose content hash is new.
+    """Index the corpus plus every ingested path; embed only chunks whose content hash is new (`rebuild`: all).
 
-    `rebuild` re-embeds everything (and moves an unreadable embedded store aside first).
+    Whatever state the data directory is in, this ends with one serving generation and no other: a store or
+    serving generation that cannot be read is set aside first (logged), and its vectors are never reused.
     """
     started = time.perf_counter()
     corpus = load_corpus(settings.corpus_dir)
     with build_lock(settings):
-        store = IndexStore.open(settings, create=True, recover=rebuild)
-        current = store.current()
+        store, current, previous = _open_serving(settings)
         user_paths = tuple(
             sorted(set(current.user_paths if current else ()) | {str(Path(p).resolve()) for p in add_paths})
         )
@@ -73,7 +82,6 @@ def build_index(
             chunk_overlap=settings.chunk_overlap,
             model_id=embedder.model_id,
         )
-        previous = _stored_vectors(store, current) if current and current.format == FORMAT_VERSION else {}
         reusable = previous if current and current.model == embedder.model_id and not rebuild else {}
         todo = [spec for spec in specs if spec.content_hash not in reusable]
 
@@ -91,7 +99,7 @@ def build_index(
         )
         _write(store, manifest, specs, vectors)
         store.switch(manifest.generation)  # the one step that makes the new generation serve
-        store.drop_generations(keep={manifest.generation, current.generation} if current else {manifest.generation})
+        store.drop_generations(keep=manifest.generation)
 
     return BuildReport(
         generation=manifest.generation,
@@ -105,15 +113,34 @@ def build_index(
     )
 
 
+def _open_serving(settings: Settings) -> tuple[IndexStore, Manifest | None, dict[str, _Vectors]]:
+    """The store to build in, the serving generation's manifest and its vectors by content hash. A store or
+    generation that cannot be read is set aside: the build starts from the corpus, keeping only the ingested
+    paths of a manifest that could still be read."""
+    try:
+        store = IndexStore.open(settings, create=True)
+    except IndexCorruptError as exc:
+        return set_aside(settings, exc.message), None, {}
+    current = None
+    try:
+        current = store.current()
+        if current is None or current.format != FORMAT_VERSION:  # an older format is rebuilt, not read
+            return store, current, {}
+        return store, current, _stored_vectors(store, current)
+    except IndexCorruptError as exc:
+        return set_aside(settings, exc.message), current, {}
+
+
 def _stored_vectors(store: IndexStore, current: Manifest) -> dict[str, _Vectors]:
     """The serving generation's chunk and sentence vectors, by content hash."""
     chunks = read_all(store.collection(current.generation), ["embeddings", "metadatas"])
     sentences = read_all(store.sentences(current.generation), ["embeddings", "metadatas"])
-    by_hash = group_sentences(sentences["embeddings"], sentences["metadatas"], "hash")
-    return {
-        str(meta["hash"]): _Vectors(np.asarray(vector, dtype=np.float32), by_hash.get(str(meta["hash"]), _NONE))
-        for vector, meta in zip(chunks["embeddings"], chunks["metadatas"], strict=True)
-    }
+    with parsing(current.generation):
+        by_hash = group_sentences(sentences["embeddings"], sentences["metadatas"], "hash")
+        return {
+            str(meta["hash"]): _Vectors(np.asarray(vector, dtype=np.float32), by_hash.get(str(meta["hash"]), _NONE))
+            for vector, meta in zip(chunks["embeddings"], chunks["metadatas"], strict=True)
+        }
 
 
 def _embed(embedder: Embedder, specs: list[ChunkSpec], progress: Progress | None) -> dict[str, _Vectors]:
