@@ -358,6 +358,17 @@ def chat_view(api: MeshClient) -> None:
 # --- the other views -----------------------------------------------------------------------------------------
 
 
+def requirement_words(name: str, value: Any) -> str:
+    """One stated requirement as the caption over the form's card says it."""
+    if name == "needs":
+        return "needs " + ", ".join(value)
+    if name == "cluster":
+        return cluster_text(value)
+    if name == "grpc":
+        return f"{GRPC_USE[value].lower()} of the services speak gRPC"
+    return f"{PRIORITIES[name].lower()} {value}" if name in PRIORITIES else FACTS[name].lower()
+
+
 def recommendation_view(api: MeshClient) -> None:
     result = st.session_state.get("form_result")
     if not result:
@@ -367,9 +378,7 @@ def recommendation_view(api: MeshClient) -> None:
         )
         return
     stated = ", ".join(
-        f"{PRIORITIES.get(name, name).lower()} {value}" if isinstance(value, str) else FACTS[name].lower()
-        for name, value in result["requirements"].items()
-        if value != "medium"
+        requirement_words(name, value) for name, value in result["requirements"].items() if value != "medium"
     )
     st.caption(f"For: {stated or 'every priority medium, no facts stated'}.")
     if "error" in result:

@@ -53,7 +53,7 @@ def estimate_view(api: MeshClient) -> None:
         "From the published per-proxy figures, each cited with the release, load and set-up it was measured "
         "under. A part nobody publishes a figure for is shown as such, never guessed."
     )
-    with st.form("cluster", border=True):
+    with st.form("cluster-numbers", border=True):
         left, middle, right = st.columns(3)
         left.number_input("Nodes", min_value=1, max_value=100_000, value=None, step=1, key="est-nodes")
         middle.number_input("Meshed pods", min_value=1, max_value=10_000_000, value=None, step=1, key="est-pods")

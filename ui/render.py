@@ -153,7 +153,7 @@ def recommendation_card(
                 mime="text/markdown",
                 icon=":material/description:",
                 on_click="ignore",
-                key=f"{key}-record",
+                key=f"record-{key}",
                 help="This recommendation as an architecture decision record (MADR, Markdown), every claim linked "
                 "to its source.",
             )

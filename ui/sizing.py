@@ -61,7 +61,7 @@ def estimate_bars(estimate: Estimate, measure: Literal["cpu", "memory"]) -> alt.
     modes = [row["mode"] for row in rows]
     data = alt.Data(values=rows)  # type: ignore[no-untyped-call]
     base = alt.Chart(data).encode(
-        y=alt.Y("mode:N", sort=modes, title=None, axis=alt.Axis(labelLimit=160)),
+        y=alt.Y("mode:N", sort=modes, title=None, axis=alt.Axis(labelLimit=160, labelOverlap=False)),
         x=alt.X("value:Q", title=title, scale=alt.Scale(domainMin=0)),
         tooltip=[alt.Tooltip("mode:N", title="Mode"), alt.Tooltip("label:N", title=title)],
     )
@@ -70,4 +70,4 @@ def estimate_bars(estimate: Estimate, measure: Literal["cpu", "memory"]) -> alt.
         text=alt.Text("label:N"),
         color=alt.condition("datum.published", alt.value("#1f2937"), alt.value("#b45309")),
     )
-    return alt.layer(bars, labels).properties(height=44 * max(len(rows), 1), title=title)
+    return alt.layer(bars, labels).properties(height=56 * max(len(rows), 1), title=title)

@@ -257,6 +257,25 @@ def test_the_requirements_form_ranks_the_modes(
     assert any("([source](https://" in t for t in shown)  # reasons link to their rating's source
 
 
+@pytest.mark.parametrize(
+    ("numbers", "message"),
+    [
+        ({}, "Enter the number of nodes and of meshed pods."),
+        ({"est-nodes": 2, "est-pods": 10, "est-zones": 3}, "zones (3) cannot exceed nodes (2)"),
+    ],
+)
+def test_the_estimate_view_says_what_is_wrong_with_the_numbers(
+    ui: AppTest, numbers: dict[str, int], message: str
+) -> None:
+    ui.segmented_control[0].set_value(app.ESTIMATE).run()
+    for key, value in numbers.items():
+        ui.number_input(key=key).set_value(value)
+    button(ui, "Estimate").click().run()
+    assert not ui.exception
+    assert [e.value for e in ui.error] and message in ui.error[0].value
+    assert "cluster" not in ui.session_state  # numbers that were refused do not join the requirements
+
+
 def test_the_form_asks_for_exactly_the_api_requirements() -> None:
     assert set(app.FORM_FIELDS) == set(Requirements.model_fields)
 

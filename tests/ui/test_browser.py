@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from tests.live import LiveServer, free_port, process
+from tests.test_decision_record import check_citations
 from ui.app import EXAMPLES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,6 +141,7 @@ def test_a_question_streams_a_cited_answer_with_its_recommendation(
     expect(card).to_contain_text("What would change this")
     expect(card).to_contain_text("Ambient would lead")
     expect(answer.get_by_role("radio", name="Thumbs up")).to_be_visible()  # st.feedback
+    expect(card.get_by_role("button", name="Decision record")).to_be_visible()
 
     fit_to_content(page)
     save(page, tmp_path, "answer.png")
@@ -232,3 +234,58 @@ def test_the_form_shows_what_the_chat_understood(streamlit_url: str, browser: Br
     regulated = sidebar.get_by_role("checkbox", name=re.compile("Regulated"))
     expect(regulated).to_be_checked(timeout=WAIT_MS)  # the bank, as the chat understood it
     expect(sidebar.get_by_test_id("stSliderThumbValue").first).to_have_text("high")  # security, implied
+
+
+def test_the_estimate_view_charts_each_mode_and_the_card_downloads_the_decision_record(
+    streamlit_url: str, browser: Browser, live_api: LiveServer, tmp_path: Path
+) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(streamlit_url)
+    page.get_by_text("Estimate", exact=True).click()
+    form = page.get_by_test_id("stForm").filter(has=page.get_by_label("Meshed pods"))
+    for label, value in (("Nodes", "40"), ("Meshed pods", "1200"), ("L7 scopes", "5"),
+                         ("Requests per second", "10000"), ("Zones", "3")):  # fmt: skip
+        field = form.get_by_role("spinbutton", name=label, exact=True)
+        field.fill(value)
+        field.press("Tab")
+    form.get_by_test_id("stFormSubmitButton").click()
+
+    charts = page.locator(".st-key-estimate-charts").get_by_test_id("stVegaLiteChart")
+    expect(charts).to_have_count(2, timeout=WAIT_MS)  # CPU and memory, a bar per mode
+    expect(
+        page.get_by_text("For 40 nodes, 1,200 meshed pods, 5 L7 scopes, 10,000 requests per second, 3 zones.")
+    ).to_be_visible()
+    expect(page.get_by_text("Sidecar: 4.00 vCPU and 72.0 GB")).to_be_visible()
+    expect(page.get_by_text("Ambient: 3.70 vCPU and 1.4 GB")).to_be_visible()
+    expect(page.get_by_text("Cilium: no published figure")).to_be_visible()
+    expect(page.get_by_text("Assumptions", exact=True)).to_be_visible()
+    expect(page.get_by_text(re.compile("in proportion to the requests it carries"))).to_be_visible()
+    page.get_by_text("Sidecar: 4.00 vCPU and 72.0 GB").click()  # its figure, how it scales, and the source
+    expect(page.get_by_role("link", name="source").first).to_have_attribute("href", re.compile(r"^https://istio.io/"))
+    charts.first.locator("canvas, svg").first.wait_for()
+    page.wait_for_timeout(500)  # Vega draws after the element appears
+    fit_to_content(page)
+    save(page, tmp_path, "estimate.png")
+
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_text("Your cluster, from the Estimate view: 40 nodes")).to_be_visible()
+    sidebar.get_by_role("button", name="Recommend").click()
+    card = page.locator(".st-key-card-form")
+    expect(card).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_text("For: 40 nodes, 1,200 meshed pods")).to_be_visible()
+    expect(card.get_by_text("Estimated data-plane cost for your cluster")).to_be_visible()
+    with page.expect_download() as download:
+        card.get_by_role("button", name="Decision record").click()
+    saved = tmp_path / "decision-record.md"
+    download.value.save_as(saved)
+    record = saved.read_text()
+    assert download.value.suggested_filename == "decision-record-ambient.md"
+    assert record.startswith("---\nstatus: proposed\n") and "# Use Ambient as the service-mesh data plane" in record
+    assert "| Sidecar | 4.00 vCPU | 72.0 GB | nothing |" in record
+    check_citations(record)
+    cluster = {"nodes": 40, "pods": 1200, "l7_scopes": 5, "requests_per_second": 10000.0, "zones": 3}
+    stated = {**dict.fromkeys(("security", "resources", "performance", "simplicity", "maturity", "network"),
+                              "medium"), "cluster": cluster}  # fmt: skip
+    posted = httpx.post(f"{live_api.url}/v1/decision-record", json={"requirements": stated}, timeout=30)
+    assert posted.text == record  # the UI's download is the API's record for the same requirements
