@@ -7,13 +7,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ASSISTANT := $(VENV)/bin/assistant
 STAMP := $(VENV)/.installed-stamp
+RUNTIME := .runtime
 REPORTS ?= reports
 
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: help install index run browser screenshots test test-fast lint format bench eval lock clean
+.PHONY: help install index run browser screenshots test test-fast lint format bench runtime eval lock clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -73,8 +74,16 @@ test-fast: install ## The suite without slow tests (servers, browsers, subproces
 eval: index ## Run the eval fixtures and the regression gate (reports in reports/eval/)
 	$(ASSISTANT) eval --report-dir $(REPORTS)/eval
 
-bench: index ## Print performance figures (index throughput, search and ask latency)
-	$(ASSISTANT) bench
+bench: index runtime ## Print performance figures (index throughput, search and ask latency, serving RSS)
+	$(ASSISTANT) bench --runtime $(RUNTIME)
+
+runtime: index ## Build the wheel and install it without torch into .runtime/ with deploy/runtime.sh, as the image does
+	rm -rf build $(RUNTIME) && mkdir -p $(RUNTIME)
+	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir $(RUNTIME)/dist .
+	$(ASSISTANT) export-model $(RUNTIME)/model
+	cp -a .assistant $(RUNTIME)/data  # the same corpus and model: its index step only checks it
+	ASSISTANT_EMBEDDING_MODEL=$(abspath $(RUNTIME))/model ASSISTANT_DATA_DIR=$(abspath $(RUNTIME))/data \
+		sh deploy/runtime.sh $(abspath $(RUNTIME))/venv $(RUNTIME)/dist/mesh_assistant-*.whl .ci/constraints.txt
 
 lock: install ## Re-pin .ci/constraints.txt from the current environment
 	{ echo "# Pinned versions for reproducible installs (make uses: pip install -c .ci/constraints.txt)."; \
@@ -82,4 +91,4 @@ lock: install ## Re-pin .ci/constraints.txt from the current environment
 	  $(PY) -m pip freeze --exclude-editable | sed 's/^torch==.*/torch==2.13.0/'; } > .ci/constraints.txt
 
 clean: ## Remove the venv, the index and caches
-	rm -rf $(VENV) .assistant .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage $(REPORTS)
+	rm -rf $(VENV) .assistant $(RUNTIME) build .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage $(REPORTS)

@@ -193,7 +193,9 @@ ASK_QUESTIONS = [
 MIXED_QUESTIONS = QUERIES + ASK_QUESTIONS  # lookups, recommendations and comparisons: what every figure runs
 
 
-def run(service: Service, *, synthetic_size: int, rounds: int, load: int, concurrency: int) -> Iterator[str]:
+def run(
+    service: Service, *, synthetic_size: int, rounds: int, load: int, concurrency: int, runtime: Path | None = None
+) -> Iterator[str]:
     """The figures, one line at a time as they are measured."""
     settings, embedder = service.settings, service.embedder
     service.warm_up()
@@ -244,6 +246,14 @@ def run(service: Service, *, synthetic_size: int, rounds: int, load: int, concur
             f"{_verdict(repeated.latency.p50_ms <= floor.p50_ms + 5)} (the answer cache serves the repeats; at "
             f"concurrency {concurrency} a computed answer waits for those ahead of it)"
         )
+        if runtime is not None:
+            slim = load_run(settings, requests=load, concurrency=concurrency, answer_cache=False, runtime=runtime)
+            share = slim.rss_mb / computed.rss_mb
+            yield (
+                f"  without torch   {slim.latency}   {slim.per_second:.0f} answers/s, {slim.errors} errors, server RSS "
+                f"{slim.rss_mb:.0f} MB vs {computed.rss_mb:.0f} MB above: {share:.0%} (target <= 60%) "
+                f"{_verdict(share <= 0.6)}; the serve-only runtime in {runtime} (make runtime, as the image has it)"
+            )
     if synthetic_size:
         with scratch_settings(settings) as scratch:
             started = time.perf_counter()
@@ -264,9 +274,13 @@ class LoadResult:
     rss_mb: float
 
 
-def load_run(settings: Settings, *, requests: int, concurrency: int, answer_cache: bool = True) -> LoadResult:
+def load_run(
+    settings: Settings, *, requests: int, concurrency: int, answer_cache: bool = True, runtime: Path | None = None
+) -> LoadResult:
     """`requests` POST /v1/ask at `concurrency` against a real `assistant serve` process on 127.0.0.1, the
-    questions asked in turn; with `answer_cache` off every answer is computed, with it on the repeats are served."""
+    questions asked in turn; with `answer_cache` off every answer is computed, with it on the repeats are served.
+    With `runtime` (a folder made by `make runtime`: venv/ from deploy/runtime.sh and the exported model/), the
+    server is that runtime's, without torch, on the same index."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
@@ -279,6 +293,9 @@ def load_run(settings: Settings, *, requests: int, concurrency: int, answer_cach
     }
     env.pop("ASSISTANT_API_KEYS", None)
     command = [sys.executable, "-m", "assistant", "serve", "--port", str(port)]
+    if runtime is not None:
+        env["ASSISTANT_EMBEDDING_MODEL"] = str((runtime / "model").resolve())
+        command = [str(runtime / "venv" / "bin" / "assistant"), "serve", "--port", str(port)]
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:

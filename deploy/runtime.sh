@@ -19,7 +19,8 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ANONYMIZED_TELEMETRY=False
 # less than compiling every module).
 "$venv/bin/python" -m pip install --quiet --no-compile -c "$constraints" "$wheel[serve]"
 find "$venv/lib" -depth -type d -name tests -path "*/site-packages/*" -exec rm -rf {} +
-if "$venv/bin/python" -c "import torch" 2>/dev/null; then
+# -I: the installed package only, never one in the current folder
+if "$venv/bin/python" -I -c "import torch" 2>/dev/null; then
     echo "runtime.sh: torch is installed; the serve extra must not pull it" >&2
     exit 1
 fi
@@ -29,4 +30,4 @@ fi
     echo "runtime.sh: the runtime did not answer with a citation" >&2
     exit 1
 }
-"$venv/bin/python" -c "import assistant.api, streamlit.web.bootstrap"
+"$venv/bin/python" -I -c "import assistant.api, streamlit.web.bootstrap"

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from assistant.cli.app import app, emit_json, service
+from assistant.errors import ConfigError
 
 
 @app.command()
@@ -16,11 +17,19 @@ def bench(
     rounds: Annotated[int, typer.Option(help="Timed queries per in-process figure.")] = 200,
     load: Annotated[int, typer.Option(help="Requests in the HTTP load run (0 skips it).")] = 2000,
     concurrency: Annotated[int, typer.Option(help="Concurrent clients in the HTTP load run.")] = 8,
+    runtime: Annotated[
+        Path | None, typer.Option(help="A serve-only runtime made by `make runtime`: its server RSS is compared.")
+    ] = None,
 ) -> None:
     """Measure index throughput, search and ask latency, the HTTP API under load, and search at scale."""
     from assistant import bench as benchmarks
 
-    for line in benchmarks.run(service(), synthetic_size=synthetic, rounds=rounds, load=load, concurrency=concurrency):
+    if runtime is not None and not (runtime / "venv" / "bin" / "assistant").is_file():
+        raise ConfigError(f"{runtime} holds no runtime (venv/bin/assistant).", hint="Run `make runtime` first.")
+    figures = benchmarks.run(
+        service(), synthetic_size=synthetic, rounds=rounds, load=load, concurrency=concurrency, runtime=runtime
+    )
+    for line in figures:
         typer.echo(line)
 
 
