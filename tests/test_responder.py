@@ -337,7 +337,7 @@ def test_an_explanation_does_not_say_the_same_fact_twice(service: Service, quest
         ("What is ztunnel?", "Ztunnel is "),
         ("What's an EnvoyFilter?", "EnvoyFilter is "),
         ("What is a waypoint proxy?", "A waypoint proxy is "),
-        ("What is a waypoint?", "An Istio waypoint is "),  # a word may stand on either side of the subject
+        ("What is a waypoint?", "A waypoint proxy is "),  # a word may stand on either side of the subject
         ("Define HBONE", "HBONE is "),
     ],
 )
@@ -544,4 +544,14 @@ def test_an_overview_of_a_topic_is_what_the_sources_say_on_it(service: Service) 
     assert answer.kind is Kind.OVERVIEW and not answer.refused
     assert "Status: rated" not in answer.text  # not the four modes' overviews
     assert {c.doc_id for c in answer.citations} & {"benchmarks"}
+    check(service, answer)
+
+
+def test_a_difference_says_what_each_side_is_then_what_sets_them_apart(service: Service) -> None:
+    answer = service.ask("ztunnel vs waypoint: which does what")
+    lines = answer.text.split("\n")
+    assert answer.kind is Kind.DIFFERENCE and len(lines) == 3
+    assert lines[0].startswith("- **ztunnel**: Ztunnel is") and "waypoint" not in lines[0].lower()
+    assert lines[1].startswith("- **waypoint**: ") and "ztunnel" not in lines[1].lower()
+    assert lines[2].startswith("Key difference: ") and {"ztunnel", "waypoint"} <= set(lines[2].lower().split())
     check(service, answer)

@@ -551,3 +551,20 @@ def test_an_overview_names_what_it_is_about_beyond_the_modes(service: Service, q
     understanding = read(service, question)
     assert understanding.kind is Kind.OVERVIEW
     assert (topic in understanding.topic) if topic else not understanding.topic
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("ztunnel vs waypoint: which does what", ("ztunnel", "waypoint")),
+        (
+            "whats the difference between a namespace waypoint and a per-service waypoint?",
+            ("a namespace waypoint", "a per-service waypoint"),
+        ),
+        ("how do WireGuard and IPsec differ in cilium?", ("WireGuard", "IPsec")),
+        ("quick one: sidecar versus ambient, which upgrades easier?", ("sidecar", "ambient")),
+        ("tell me about ambient", None),
+    ],
+)
+def test_the_sides_of_a_difference_as_written(question: str, expected: tuple[str, str] | None) -> None:
+    assert lexicon.sides(question) == expected

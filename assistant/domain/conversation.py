@@ -98,6 +98,7 @@ class Reading:
     resolved_question: str  # the question with follow-up references made explicit (used for retrieval)
     components: tuple[str, ...] = ()  # parts it names: "ztunnel", "waypoint", "HBONE", ...
     features: tuple[str, ...] = ()  # rows of the feature matrix it names
+    sides: tuple[str, ...] = ()  # what a difference question sets side by side: ("ztunnel", "a waypoint")
     topic: tuple[str, ...] = ()  # what an overview asks about beyond modes as wholes: "ambient multicluster"
     focus: Mode | None = None  # "why not ambient?", "should we use sidecars?": the mode the user asks about
     aspects: tuple[Aspect, ...] = ()  # "what are the downsides of ambient?": its weak points

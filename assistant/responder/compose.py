@@ -18,6 +18,7 @@ from assistant.domain.documents import Chunk, Passage
 from assistant.domain.features import FeatureStatus, feature_ref
 from assistant.domain.ratings import Ratings, rating_ref
 from assistant.domain.recommendation import Profile, RankedMode, Reason, Recommendation
+from assistant.domain.text import terms
 from assistant.domain.vocabulary import Dimension, Mode
 from assistant.responder.citations import CitationBook, attach
 from assistant.responder.evidence import (
@@ -420,26 +421,36 @@ class Composer:
     def difference(
         self,
         reading: Reading,
-        sides: Sequence[tuple[str, Sequence[Passage]]],
+        sides: tuple[str, str],
+        pool: Sequence[Passage],
         passages: Sequence[Passage],
         weights: Mapping[str, float],
     ) -> Draft:
-        """What each side is, one line each (its defining sentence), then the sentence that best tells them
-        apart (one naming both, if the sources have it)."""
+        """What each side is, one line each (the sentence of `pool` that best defines it by the words that set it
+        apart from the other side), then the sentence of `passages` that best tells them apart (one speaking of
+        both, if the sources have it)."""
         book = CitationBook()
         lines = []
         taken: set[str] = set()
-        for name, found in sides:
-            defined = _defining(found, reading, name, taken=taken)
+        first, second = sides
+        for side, other in ((first, second), (second, first)):
+            defined = _side_sentence(pool, reading, side, other, taken)
             if defined is not None:
                 taken.add(defined[1])
-                lines.append(f"- **{name}**: {attach(defined[1], book.cite(defined[0].chunk, quote=defined[1]))}")
+                lines.append(f"- **{side}**: {attach(defined[1], book.cite(defined[0].chunk, quote=defined[1]))}")
         picked = [p for p in select_sentences(passages, reading, weights, limit=8) if p[1] not in taken]
-        names = [name.lower() for name, _ in sides]
-        both = [p for p in picked if all(n in p[1].lower() for n in names)]
-        if len(lines) < len(sides) or not (both or picked):
+        if len(lines) < len(sides) or not picked:
             return self.explain(reading, passages, weights)
-        passage, text, _ = (both or picked)[0]
+
+        def both(candidate: tuple[Passage, str, float]) -> tuple[float, bool]:
+            """How far a sentence speaks of both sides, then whether it sets one against the other."""
+            read = read_sentence(candidate[1])
+            covered = min(
+                _coverage(_distinct(first, second), read.words), _coverage(_distinct(second, first), read.words)
+            )
+            return covered, _CONTRAST.search(read.lowered) is not None
+
+        passage, text, _ = max(picked, key=both)  # the first of the best: max keeps the earliest of equals
         lines.append(f"Key difference: {attach(text, book.cite(passage.chunk, quote=text))}")
         return Draft("\n".join(lines), book.citations(), book.chunks, False, confidence(0.75))
 
@@ -509,8 +520,10 @@ VERDICTS: dict[FeatureStatus, str] = {  # a matrix cell as the first word of a y
     FeatureStatus.UNKNOWN: "The sources do not say",
 }
 RATED = {4: "Yes", 3: "Partly", 2: "Not really"}  # a rating of 4-5, 3 or 1-2 as a yes-or-no verdict
+_CONTRAST = re.compile(r"\b(?:whereas|unlike|while|instead of|rather than|by contrast|in contrast)\b|, but\b")
 _STEP = re.compile(r"^\s*\d+\.\s")  # a numbered item: one step of a procedure
 MAX_STEPS = 8
+SIDE_CANDIDATES = 12  # sentences weighed for each side of a difference
 
 
 def _what_moved(reading: Reading, rec: Recommendation) -> str:
@@ -545,6 +558,34 @@ def _defining(
         if named and text not in taken:
             return passage, text
     return None
+
+
+def _side_sentence(
+    pool: Sequence[Passage], reading: Reading, side: str, other: str, taken: AbstractSet[str]
+) -> tuple[Passage, str] | None:
+    """The sentence of `pool` that best says what `side` is: among those that read as its definition, the first
+    carrying most of the words that set it apart from `other` ("per-service" against "namespace-scoped") and
+    fewest of the words that set `other` apart (a sentence on both belongs to the key difference)."""
+    asked = replace(reading, kind=Kind.DEFINITION, components=(side,), resolved_question=f"What is {side}?")
+    mine, theirs = _distinct(side, other), _distinct(other, side)
+    ranked = [c for c in select_sentences(pool, asked, {}, limit=SIDE_CANDIDATES) if c[1] not in taken]
+    scored = [
+        (_coverage(mine, words) - _coverage(theirs, words), passage, text)
+        for passage, text, _ in ranked
+        if (words := read_sentence(text).words)
+    ]
+    best = max((coverage for coverage, _, _ in scored), default=0.0)
+    return next(((passage, text) for coverage, passage, text in scored if coverage == best), None) if best else None
+
+
+def _distinct(side: str, other: str) -> frozenset[str]:
+    """The words of `side` that `other` does not use (all of them when it uses every one)."""
+    own = frozenset(terms(side))
+    return (own - frozenset(terms(other))) or own
+
+
+def _coverage(wanted: AbstractSet[str], words: AbstractSet[str]) -> float:
+    return len(wanted & words) / len(wanted) if wanted else 0.0
 
 
 def _about(reason: Reason, dimensions: Sequence[Dimension]) -> bool:

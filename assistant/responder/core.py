@@ -320,15 +320,16 @@ class Responder:
         return Handled(draft, passages, {feature_ref(name, mode) for name, mode in cells} | rated)
 
     def _difference(self, reading: Reading, vector: Vectors) -> Handled:
-        """What each of the two things is, then what tells them apart."""
-        subjects: list[Mode | str] = [*reading.components, *reading.modes][:2]
+        """What each of the two things is, then what tells them apart: the two sides as the question writes them
+        ("a per-service waypoint"), else the first two components or modes it names."""
+        named: list[Mode | str] = [*reading.components, *reading.modes]
         passages, weights = self._passages(reading, vector)
-        if len(subjects) < 2:
+        sides = list(reading.sides) or [s.label if isinstance(s, Mode) else s for s in named[:2]]
+        if len(sides) < 2:
             return Handled(self.composer.explain(reading, passages, weights), passages)
-        defining = self._defining_passages(subjects)
-        sides = [(s.label if isinstance(s, Mode) else s, defining[s]) for s in subjects]
-        draft = self.composer.difference(reading, sides, passages, weights)
-        return Handled(draft, [*passages, *(p for each in defining.values() for p in each)])
+        defining = self._defining_passages(named)
+        pool = [*passages, *(p for each in defining.values() for p in each)]
+        return Handled(self.composer.difference(reading, (sides[0], sides[1]), pool, passages, weights), pool)
 
     def _procedure(self, reading: Reading, vector: Vectors) -> Handled:
         """The ordered steps the sources give."""

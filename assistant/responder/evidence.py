@@ -184,7 +184,10 @@ def select_sentences(
     asks_when = reading.kind is Kind.DATE  # "when did ambient go GA?" (not "when should we use it?")
     asks_why = reading.kind in (Kind.WHY, Kind.WHY_NOT)
     subject = _subject(reading) if reading.kind in (Kind.DEFINITION, Kind.OVERVIEW) else ""
-    defining = rf"(?:an?\s+|the\s+)?(?:[\w-]+\s+)?{re.escape(subject)}s?\s+(?:is|are)\s+(?:an?|the|one|[\w-]+'s)\b"
+    # "a waypoint is", "an Istio waypoint proxy is": one word may stand on either side of the subject
+    defining = (
+        rf"(?:an?\s+|the\s+)?(?:[\w-]+\s+)?{re.escape(subject)}s?(?:\s+[\w-]+)?\s+(?:is|are)\s+(?:an?|the|one|[\w-]+'s)\b"
+    )
     definition = re.compile(defining) if subject else None
     candidates: list[_Candidate] = []
     for rank, passage in enumerate(passages):

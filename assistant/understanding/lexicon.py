@@ -516,6 +516,15 @@ ORDINALS: list[tuple[re.Pattern[str], int]] = [
 ]
 # Words that point at the first two places of the ranking an earlier answer gave ("how far apart are those two?").
 PAIR = re.compile(r"\b(?:those|these|the|your|top|first) (?:two|2)\b|\bboth (?:of them|options|modes|picks)\b")
+# The two things a difference question sets side by side: "the difference between X and Y", "X vs Y".
+SIDES = re.compile(
+    r"\b(?:difference|differences|differ|distinction)\s+between\s+(?P<first>.+?)\s+and\s+(?P<second>.+)"
+    r"|(?P<left>.+?)\s+(?:vs\.?|versus|compared (?:to|with))\s+(?P<right>.+)"
+    r"|\bhow (?:do|does|is|are)\s+(?P<one>.+?)\s+and\s+(?P<two>.+?)\s+(?:differ|different)\b"
+)
+_SIDE_GROUPS = [("first", "second"), ("left", "right"), ("one", "two")]
+_CLAUSE_END = re.compile(r"\s*(?:[:;?!,(]|\s[-–—]\s|\.(?:\s|$))")
+_QUESTION_OPENING = re.compile(r"^(?:(?:so|ok|okay|and|but|what's|what is|whats|is|are|the)\s+)+")
 # Markup a reader never sees, which only a model would read: an HTML comment is never part of a question.
 HIDDEN_MARKUP = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 # A clause in which the user says their platform has or needs something ("we run CronJobs", "our EnvoyFilters").
@@ -604,6 +613,18 @@ def beyond_whole_modes(text: str) -> set[str]:
     for pattern in [WHOLE_MODE, YEAR, *(p for _, p, _ in ASPECTS), *(p for _, p in DIMENSION_PATTERNS)]:
         rest = pattern.sub(" ", rest)
     return set(terms(rest)) - GENERIC_WORDS
+
+
+def sides(text: str) -> tuple[str, str] | None:
+    """The two things `text` asks the difference between, as written ("ztunnel", "a per-service waypoint")."""
+    found = SIDES.search(text)
+    if found is None:
+        return None
+    first, second = next((found[a], found[b]) for a, b in _SIDE_GROUPS if found[a])
+    first = _CLAUSE_END.split(first)[-1]  # "quick one: X vs Y" -> "X"
+    first = _QUESTION_OPENING.sub("", first.strip())
+    second = _CLAUSE_END.split(second, maxsplit=1)[0].strip()  # "Y: who does what?" -> "Y"
+    return (first, second) if first and second else None
 
 
 def find_dimensions(text: str) -> list[Dimension]:

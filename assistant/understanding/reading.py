@@ -165,6 +165,7 @@ def _read_turn(
         resolved_question=_for_retrieval(question, kind, reading_modes, dimensions, aspects, components),
         components=components,
         features=tuple(turn.features),
+        sides=(lexicon.sides(turn.text) or ()) if kind is Kind.DIFFERENCE else (),
         topic=_topic(turn, kind, known, models.kinds) if kind is Kind.OVERVIEW else (),
         focus=focus,
         aspects=aspects if kind in (Kind.TRADEOFFS, Kind.OVERVIEW) else (),
