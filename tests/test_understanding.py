@@ -149,6 +149,8 @@ def test_questions_about_a_topic_state_no_requirement(service: Service, question
         ("our team has 3 engineers", {"simplicity": "high"}),
         ("We run 200 services on GKE, mostly Java REST, some gRPC", {"grpc": "some"}),
         ("and if all services spoke gRPC?", {"grpc": "all"}),  # a what-if states the platform to consider
+        ("we are moving our VMs onto kubernetes, so soon there will be no VMs at all", {"vms": False}),
+        ("good news, we could restart the pods after all", {"no_restarts": False}),
         ("We're a fintech with 40 engineers and strict audits", {"simplicity": None, "regulated": True}),  # not small
     ],
 )
@@ -568,3 +570,14 @@ def test_an_overview_names_what_it_is_about_beyond_the_modes(service: Service, q
 )
 def test_the_sides_of_a_difference_as_written(question: str, expected: tuple[str, str] | None) -> None:
     assert lexicon.sides(question) == expected
+
+
+def test_a_supposition_raises_the_dimensions_it_names_and_reranks(service: Service) -> None:
+    history = [
+        {"role": "user", "content": "Mid-sized team, one cluster, nothing special. What do you suggest?"},
+        {"role": "assistant", "content": "**Ambient** is the best fit for what you described."},
+    ]
+    understanding = read(service, "what if the data plane had to be as proven as it gets?", history)
+    assert understanding.kind is Kind.WHAT_IF
+    assert understanding.requirements.stated().get("maturity") == "high"
+    assert not read(service, "what about its cost?", history).stated_now.stated()  # asks, supposes nothing

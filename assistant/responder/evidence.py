@@ -186,7 +186,8 @@ def select_sentences(
     subject = _subject(reading) if reading.kind in (Kind.DEFINITION, Kind.OVERVIEW) else ""
     # "a waypoint is", "an Istio waypoint proxy is": one word may stand on either side of the subject
     defining = (
-        rf"(?:an?\s+|the\s+)?(?:[\w-]+\s+)?{re.escape(subject)}s?(?:\s+[\w-]+)?\s+(?:is|are)\s+(?:an?|the|one|[\w-]+'s)\b"
+        rf"(?:an?\s+|the\s+)?(?:[\w-]+\s+)?{re.escape(subject)}s?(?:\s+[\w-]+)?"
+        r"\s+(?:is|are)\s+(?:an?|the|one|[\w-]+'s)\b"
     )
     definition = re.compile(defining) if subject else None
     candidates: list[_Candidate] = []

@@ -336,7 +336,10 @@ PHRASES: list[Phrase] = [
     ),
     Phrase(
         "restarts-ok",
-        _rx(r"\b(?:can|may|are allowed to) (?:freely )?restart (?:pods|workloads)\b|\brestarts are (?:fine|ok|okay)\b"),
+        _rx(
+            r"\b(?:we|i) (?:can|could|may|are allowed to|are able to) (?:\w+ )?restart\b",
+            r"\b(?:can|may|are allowed to) (?:freely )?restart (?:pods|workloads)\b|\brestarts are (?:fine|ok|okay)\b",
+        ),
         {"no_restarts": False},
     ),
 ]
@@ -655,10 +658,13 @@ def phrase_requirements(sentence: str) -> tuple[dict[str, Any], list[str]]:
     for phrase in PHRASES:
         if (third_person_question and not phrase.in_questions) or about_a_mode:
             continue
-        match = phrase.pattern.search(sentence)
-        if match is None:
+        matches = list(phrase.pattern.finditer(sentence))
+        if not matches:
             continue
-        negated = phrase.negated is not None and NEGATION.search(sentence[: match.start()][-40:]) is not None
+        # "we'll move those VMs into k8s and have no VMs left": any mention negated negates the phrase
+        negated = phrase.negated is not None and any(
+            NEGATION.search(sentence[: match.start()][-40:]) is not None for match in matches
+        )
         chosen = phrase.negated if negated and phrase.negated is not None else phrase.sets
         for name, value in chosen.items():
             sets.setdefault(name, value)

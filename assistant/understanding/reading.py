@@ -17,7 +17,7 @@ import numpy as np
 from assistant.domain.conversation import Aspect, Kind, Outcome, Reading
 from assistant.domain.requirements import Requirements, parse_requirements
 from assistant.domain.text import terms
-from assistant.domain.vocabulary import MODE_LABELS, Dimension, Mode
+from assistant.domain.vocabulary import DIMENSION_PRIORITIES, MODE_LABELS, Dimension, Mode
 from assistant.understanding import lexicon
 from assistant.understanding.analysis import (
     FeatureNames,
@@ -136,7 +136,8 @@ def _read_turn(
             said = models.kinds.guess(own, evidence(turn))
             guess = said if said.confidence >= FOLLOW_CONFIDENCE or not terms(turn.text) else guess
     hypothetical = guess is not None and guess.kind is Kind.WHAT_IF  # "what if half were gRPC?" states a platform
-    stated = _stated(turn, clauses, models.requirements, signals, hypothetical=hypothetical)
+    supposing = hypothetical and guess is not None and guess.confidence >= FOLLOW_CONFIDENCE  # not "what about it?"
+    stated = _stated(turn, clauses, models.requirements, signals, hypothetical=hypothetical, supposing=supposing)
     known = familiar(turn.text)
     kind, confidence = _kind(turn, guess, state, stated, known, signals)
     reading_modes, reference = _modes(turn, kind, state)
@@ -220,10 +221,11 @@ def _stated(
     signals: list[str],
     *,
     hypothetical: bool,
+    supposing: bool,
 ) -> dict[str, Any]:
     """What the turn states about the user's platform: the keyword rules' reading, then the nearest labelled
     clause of each clause that describes the platform (not a question about a mode, unless the question
-    supposes a platform: `hypothetical`)."""
+    supposes a platform: `hypothetical`); a clear supposition (`supposing`) raises the dimensions it names."""
     stated = dict(turn.stated)
     if clauses:
         spans = [span for span, _ in clauses]
@@ -235,6 +237,11 @@ def _stated(
                 if name not in stated:
                     stated[name] = value
                     signals.append(f"example:{name}={value}:{score:.2f}:{turn.text[span[0] : span[1]]!r}")
+    for dimension in turn.dimensions if supposing else ():  # "what if it had to be as proven as possible?"
+        priority = DIMENSION_PRIORITIES[dimension].value
+        if priority not in stated:
+            stated[priority] = "high"
+            signals.append(f"supposed:{priority}=high")
     if stated.get("regulated") is True:
         stated.setdefault("security", "high")
     return stated
