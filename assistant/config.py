@@ -6,10 +6,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MAX_QUESTION_CHARS = 4000  # the defaults, and the bounds the HTTP API's schema states
+MAX_HISTORY_TURNS = 50
 # corpus/ in a checkout (the folder links there), a copy of it inside an installed wheel
 DEFAULT_CORPUS = (Path(__file__).parent / "default_corpus").resolve()
 
@@ -48,8 +50,16 @@ class Settings(BaseSettings):
         "none: no keys and any interface, for a cluster that authenticates at its ingress or mesh.",
     )
     rate_limit_per_minute: int = Field(120, ge=1, description="Requests per minute per API key.")
-    max_question_chars: int = 4000
-    max_history_turns: int = 50
+    auth_failures_per_minute: int = Field(
+        10, ge=1, description="Failed authentications per minute per client address before it gets 429."
+    )
+    trusted_proxies: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For names the "
+        "client; from anyone else the header is ignored.",
+    )
+    max_question_chars: int = MAX_QUESTION_CHARS
+    max_history_turns: int = MAX_HISTORY_TURNS
     max_body_bytes: int = 64 * 1024
     answer_cache_size: int = Field(1024, ge=0, description="Answers kept for repeated questions; 0 keeps none.")
 
@@ -62,9 +72,9 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = Field(None, description="Key the UI sends to the API, if the API requires one.")
     log_level: str = "INFO"
 
-    @field_validator("api_keys", mode="before")
+    @field_validator("api_keys", "trusted_proxies", mode="before")
     @classmethod
-    def _split_keys(cls, value: object) -> object:
+    def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
             return [key.strip() for key in value.split(",") if key.strip()]
         return value

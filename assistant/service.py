@@ -26,7 +26,7 @@ from assistant.domain.requirements import Requirements, parse_cluster, parse_req
 from assistant.domain.sizing import ClusterSize, Estimate, SizingFigures
 from assistant.domain.vocabulary import MODE_LABELS, MODE_SUMMARIES, Mode
 from assistant.embeddings import Embedder, make_embedder
-from assistant.errors import ConfigError, InvalidRequirementError, TooLargeError, UserError
+from assistant.errors import AssistantError, ConfigError, InvalidRequirementError, TooLargeError, UserError
 from assistant.estimate import estimate
 from assistant.feedback import FeedbackRecord, FeedbackStore, FeedbackSummary, Rating
 from assistant.indexing.build import BuildReport, build_index
@@ -118,6 +118,14 @@ class Service:
                 for name, cap in ratings.capabilities.items()
             },
         }
+
+    def feature_ids(self) -> list[str]:
+        """The ids of the feature matrix's rows; none when the corpus has no matrix or cannot be read."""
+        try:
+            matrix = self.ratings.features
+        except AssistantError:
+            return []
+        return list(matrix.features) if matrix is not None else []
 
     def features_table(self, *, feature: str | None = None, mode: Mode | None = None) -> dict[str, Any]:
         """The feature and status matrix (every cell with status, since, note, source and read date), optionally

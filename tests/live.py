@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from assistant.api import create_app
+from assistant.api import SERVER_OPTIONS, create_app
 from assistant.config import Settings
 from assistant.service import Service
 
@@ -38,7 +38,7 @@ def serve(settings: Settings, service: Service | None = None) -> Iterator[LiveSe
     """Run the API in a thread until the block ends; wait until it answers /healthz."""
     port = free_port()
     app = create_app(settings, service=service)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **SERVER_OPTIONS))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"

@@ -29,6 +29,19 @@ def error_response(
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
+def invalid_request(fields: list[tuple[str, str]]) -> JSONResponse:
+    """422 naming each invalid field (`body.question`, `query.k`, `body` for the body as a whole) and its problem."""
+    names = ", ".join(field for field, _ in fields[:5])
+    return error_response(
+        422, "invalid_request", f"The request is not valid: {names}.", "See `fields` and the OpenAPI schema.",
+        fields=[{"field": field, "problem": problem} for field, problem in fields],
+    )  # fmt: skip
+
+
+def unexpected() -> JSONResponse:
+    return error_response(500, "internal", "Something went wrong on our side.", "Report the request id.")
+
+
 def status_of(exc: AssistantError) -> int:
     if isinstance(exc, TooLargeError):
         return 413
@@ -47,23 +60,15 @@ def install(app: FastAPI) -> None:
         return error_response(status_of(exc), exc.code, exc.message, exc.hint)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        fields = [
-            {"field": ".".join(str(part) for part in error.get("loc", ())), "problem": str(error.get("msg", ""))}
-            for error in exc.errors()
-        ]
-        names = ", ".join(f["field"] for f in fields[:5])
-        return error_response(
-            422, "invalid_request", f"The request is not valid: {names}.", "See `fields` and the OpenAPI schema.",
-            fields=fields,
-        )  # fmt: skip
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return invalid_request(
+            [
+                (".".join(str(part) for part in error.get("loc", ())), str(error.get("msg", "")))
+                for error in exc.errors()
+            ]
+        )
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         code = HTTP_CODES.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None))
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error")
-        return error_response(500, "internal", "Something went wrong on our side.", "Report the request id.")

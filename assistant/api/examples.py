@@ -179,6 +179,7 @@ EXAMPLES: dict[str, Any] = {
     },
     "ModePublic": {"id": "ambient", "label": "Ambient", "summary": "A shared per-node ztunnel handles L4."},
     "ChatMessage": {"role": "user", "content": "Which mode for a two-person team?"},
+    "ContentPart": {"type": "text", "text": "Which mode for a two-person team?"},
     "ChatCompletionRequest": {
         "model": "mesh-assistant",
         "messages": [{"role": "user", "content": "Which mode for a two-person team?"}],

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
 import uuid
-from typing import Any
 
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from assistant.api.errors import error_response, unexpected
 from assistant.api.observability import Metrics, request_id
 
 log = logging.getLogger("assistant.api")
@@ -64,9 +64,13 @@ class RequestContext:
             if declared > self.max_body:
                 raise _BodyTooLargeError
             await self.app(scope, limited_receive, send_with_id)
-        except _BodyTooLargeError:
+        except _BodyTooLargeError:  # read at any point, by any route: chunked bodies have no length to check first
             if not sent_start:
-                await _too_large(send_with_id, self.max_body)
+                await _too_large(self.max_body)(scope, receive, send_with_id)
+        except Exception:  # logged once, here, with the request id; the response carries the id too
+            log.exception("unexpected error", extra={"fields": {"method": scope["method"], "path": scope["path"]}})
+            if not sent_start:
+                await unexpected()(scope, receive, send_with_id)
         finally:
             route = _route(scope)
             elapsed = time.perf_counter() - started
@@ -91,25 +95,9 @@ class _BodyTooLargeError(Exception):
     pass
 
 
-async def _too_large(send: Any, limit: int) -> None:
-    body = json.dumps(
-        {
-            "error": {
-                "code": "too_large",
-                "message": f"The request body is larger than {limit // 1024} KiB.",
-                "hint": "Send a shorter question or less history.",
-                "request_id": request_id.get(),
-            }
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+def _too_large(limit: int) -> JSONResponse:
+    message = f"The request body is larger than {limit // 1024} KiB."
+    return error_response(413, "too_large", message, "Send a shorter question or less history.")
 
 
 def _route(scope: Scope) -> str:

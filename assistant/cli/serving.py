@@ -54,10 +54,9 @@ def serve(
     _require("uvicorn", "fastapi")
     import uvicorn
 
-    uvicorn.run(
-        "assistant.api:create_app", factory=True, host=bind, port=port or settings.port, log_config=None,
-        access_log=False,
-    )  # fmt: skip
+    from assistant.api import SERVER_OPTIONS
+
+    uvicorn.run("assistant.api:create_app", factory=True, host=bind, port=port or settings.port, **SERVER_OPTIONS)
 
 
 @app.command()

@@ -11,12 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from assistant.domain.requirements import Requirements
 from assistant.domain.vocabulary import Dimension, Mode
 
+MAX_TURN_CHARS = 20_000
+
 
 class Turn(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     role: Literal["user", "assistant"]
-    content: str = Field(max_length=20_000)
+    content: str = Field(max_length=MAX_TURN_CHARS)
 
 
 class Intent(StrEnum):

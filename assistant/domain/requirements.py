@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from assistant.domain.sizing import ClusterSize
 from assistant.domain.vocabulary import LEVEL_ORDER, Fact, GrpcUse, Level, Priority
@@ -22,12 +22,12 @@ class Requirements(BaseModel):
     maturity: Level | None = None
     network: Level | None = None
     grpc: GrpcUse | None = None
-    cilium: bool | None = None
-    vms: bool | None = None
-    multicluster: bool | None = None
-    envoyfilter: bool | None = None
-    regulated: bool | None = None
-    no_restarts: bool | None = None
+    cilium: StrictBool | None = None  # true or false, never 0, 1 or "yes"
+    vms: StrictBool | None = None
+    multicluster: StrictBool | None = None
+    envoyfilter: StrictBool | None = None
+    regulated: StrictBool | None = None
+    no_restarts: StrictBool | None = None
     needs: tuple[str, ...] = Field(
         (), description="Features of the feature matrix (GET /v1/features) the platform needs, by id."
     )
@@ -62,7 +62,10 @@ class Requirements(BaseModel):
         return self.model_copy(update=update)
 
     def apply(self, change: Change) -> Requirements:
-        return Requirements.model_validate({**self.stated(), change.name: change.after})
+        after: str | bool = change.after
+        if change.kind == "fact" and change.after in ("true", "false"):  # a flipped yes-or-no fact
+            after = change.after == "true"
+        return Requirements.model_validate({**self.stated(), change.name: after})
 
 
 class Change(BaseModel):

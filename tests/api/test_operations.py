@@ -18,8 +18,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, given, settings
 
 from assistant.config import Settings
 from assistant.embeddings import Embedder
@@ -155,7 +153,7 @@ def test_readiness_before_and_after_the_index_exists(tmp_path: Path, embedder: E
         asked = httpx.post(f"{live.url}/v1/ask", json={"question": "What is ztunnel?"}, timeout=30)
         assert asked.status_code == 503 and asked.json()["error"]["code"] == "index_not_built"
         build_index(config, embedder)  # another process would do the same with `assistant index`
-        after = httpx.get(f"{live.url}/readyz")
+        after = httpx.get(f"{live.url}/readyz", timeout=60)  # it opens the new index
         assert after.status_code == 200 and after.json()["chunks"] > 400
         assert httpx.post(f"{live.url}/v1/ask", json={"question": "What is ztunnel?"}, timeout=30).status_code == 200
 
@@ -177,24 +175,3 @@ def test_feedback_survives_a_server_restart(tmp_path: Path, built_index: Path, e
         summary = httpx.get(f"{restarted.url}/v1/feedback/summary").json()
         assert (summary["total"], summary["up"], summary["down"]) == (1, 1, 0)
         assert summary["recent"][0]["answer_id"] == answer["id"] and summary["recent"][0]["comment"] == "ok"
-
-
-@pytest.mark.parametrize("mode", [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE])
-def test_no_input_makes_a_server_error(live_api: LiveServer, mode: schemathesis.GenerationMode) -> None:
-    """schemathesis against the live OpenAPI schema: inputs the schema allows and inputs it forbids, for every
-    operation; never a 5xx."""
-    api = schemathesis.openapi.from_url(f"{live_api.url}/openapi.json")
-    operations = [result.ok() for result in api.get_all_operations()]
-    assert len(operations) >= 12
-    if mode is schemathesis.GenerationMode.NEGATIVE:  # forbidden input needs a body or a query to carry it
-        operations = [op for op in operations if op.body or any(p.location == "query" for p in op.iter_parameters())]
-        assert len(operations) >= 6
-    for operation in operations:
-
-        @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-        def call(case: schemathesis.Case) -> None:
-            response = case.call(base_url=live_api.url, timeout=60)
-            assert response.status_code < 500, (case.method, case.path, response.text[:500])
-
-        call()

@@ -22,7 +22,15 @@ ERRORS: dict[int | str, dict[str, object]] = {
     for code, text in [(401, "Missing or wrong API key"), (413, "Question, history or body too large"),
                        (422, "Invalid input"), (429, "Rate limited"), (503, "Index or model not available")]
 }  # fmt: skip
-STREAM = {"text/event-stream": {"schema": {"type": "string"}, "example": 'event: delta\ndata: {"text": "..."}\n\n'}}
+STREAM_CONTENT = {  # each Server-Sent Event: an optional name and its data (a JSON document, or [DONE])
+    "schema": {
+        "type": "object",
+        "required": ["data"],
+        "properties": {"event": {"type": "string"}, "data": {"type": "string"}},
+    },
+    "example": 'event: delta\ndata: {"text": "..."}\n\n',
+}
+STREAM = {"text/event-stream": STREAM_CONTENT}
 
 
 @router.post(

@@ -18,10 +18,10 @@ from fastapi.responses import StreamingResponse
 from assistant.api import sse
 from assistant.api.deps import ClientDep, MetricsDep, ServiceDep
 from assistant.api.models import ChatCompletionRequest
-from assistant.api.routes.answers import ERRORS
+from assistant.api.routes.answers import ERRORS, STREAM_CONTENT
 from assistant.domain.answers import Answer
-from assistant.domain.conversation import Turn
-from assistant.errors import UserError
+from assistant.domain.conversation import MAX_TURN_CHARS, Turn
+from assistant.errors import TooLargeError, UserError
 from assistant.responder import pieces
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
@@ -29,11 +29,15 @@ MODEL = "mesh-assistant"
 
 
 def _conversation(body: ChatCompletionRequest) -> tuple[str, list[Turn]]:
+    """The last user message with text, and the user and assistant messages with text before it."""
     turns = [(m.role, m.text()) for m in body.messages if m.role in ("user", "assistant") and m.text().strip()]
-    if not turns or turns[-1][0] != "user":
-        raise UserError("The last message must be a user message with text.", hint="messages[-1].role = user")
-    history = [Turn(role="user" if role == "user" else "assistant", content=text) for role, text in turns[:-1]]
-    return turns[-1][1], history
+    last = max((i for i, (role, _) in enumerate(turns) if role == "user"), default=None)
+    if last is None:
+        raise UserError("The messages hold no user message with text.", hint="Add {role: user, content: ...}.")
+    if any(len(text) > MAX_TURN_CHARS for _, text in turns[: last + 1]):
+        raise TooLargeError(f"A message is longer than {MAX_TURN_CHARS} characters.")
+    history = [Turn(role="user" if role == "user" else "assistant", content=text) for role, text in turns[:last]]
+    return turns[last][1], history
 
 
 def _completion(answer: Answer, model: str) -> dict[str, Any]:
@@ -49,7 +53,16 @@ def _completion(answer: Answer, model: str) -> dict[str, Any]:
     }
 
 
-@router.post("/chat/completions", responses=ERRORS)
+@router.post(
+    "/chat/completions",
+    responses={
+        **ERRORS,
+        200: {
+            "content": {"application/json": {"schema": {"type": "object"}}, "text/event-stream": STREAM_CONTENT},
+            "description": "A chat.completion object, or with `stream: true` chat.completion.chunk events and [DONE]",
+        },
+    },
+)
 def chat_completions(body: ChatCompletionRequest, service: ServiceDep, metrics: MetricsDep, _client: ClientDep) -> Any:
     """OpenAI chat completions (`stream: true` supported); `citations` and `mesh_answer_id` are extra fields."""
     question, history = _conversation(body)

@@ -7,8 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from assistant.api.deps import ClientDep, ServiceDep
-from assistant.api.models import ModePublic, PassagePublic
+from assistant.api.models import TEXT, ModePublic, PassagePublic
 from assistant.api.routes.answers import ERRORS
+from assistant.config import MAX_QUESTION_CHARS
 from assistant.domain.vocabulary import Mode
 
 router = APIRouter(prefix="/v1", tags=["knowledge"])
@@ -18,7 +19,9 @@ router = APIRouter(prefix="/v1", tags=["knowledge"])
 def search(
     service: ServiceDep,
     _client: ClientDep,
-    q: Annotated[str, Query(min_length=1, max_length=4000, description="What to look for.")],
+    q: Annotated[
+        str, Query(min_length=1, max_length=MAX_QUESTION_CHARS, pattern=TEXT, description="What to look for.")
+    ],
     k: Annotated[int, Query(ge=1, le=50, description="How many passages.")] = 5,
     mode: Annotated[list[Mode] | None, Query(description="Only passages about these modes.")] = None,
 ) -> list[PassagePublic]:
