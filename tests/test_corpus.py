@@ -130,11 +130,24 @@ def test_broken_documents_name_file_and_line(tmp_path: Path, broken: str, line: 
     assert str(caught.value).startswith(f"{corpus / 'demo.md'}:{line}:")
 
 
-def test_undecodable_document_is_reported(tmp_path: Path) -> None:
+def test_undecodable_document_is_reported_with_its_line(tmp_path: Path) -> None:
     corpus = write_corpus(tmp_path, GOOD_DOC)
-    (corpus / "demo.md").write_bytes(b"\xff\xfe---\n")
-    with pytest.raises(CorpusError, match="not UTF-8"):
+    lines = GOOD_DOC.encode().split(b"\n")
+    lines[5] += " caf\u00e9".encode("latin-1")  # Latin-1 on line 6: indexed as mojibake before, now refused
+    (corpus / "demo.md").write_bytes(b"\n".join(lines))
+    with pytest.raises(CorpusError) as caught:
         load_documents(corpus)
+    assert caught.value.line == 6
+    assert str(caught.value).startswith(f"{corpus / 'demo.md'}:6: not UTF-8 text: byte 0xe9 at column ")
+
+
+def test_undecodable_ratings_are_reported_with_their_line(tmp_path: Path) -> None:
+    ratings = CORPUS / "ratings.yaml"
+    broken = tmp_path / "ratings.yaml"
+    broken.write_bytes(ratings.read_bytes().replace(b"\n", b"\n# \xff\n", 1))
+    with pytest.raises(CorpusError) as caught:
+        load_ratings(broken)
+    assert (caught.value.line, caught.value.path) == (2, str(broken))
 
 
 def ratings_with(tmp_path: Path, old: str, new: str) -> Path:

@@ -111,3 +111,22 @@ def test_unsupported_or_broken_files_are_reported(tmp_path: Path) -> None:
         load_file(broken)
     files, warnings = expand([str(tmp_path / "gone")])
     assert files == [] and "no longer exists" in warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "line"),
+    [
+        ("notes.md", b"# Runbook\n\nRestart the caf\xe9 gateway.\n", 3),
+        ("notes.txt", b"\xff\xfeR\x00u\x00n\x00", 1),  # UTF-16
+        ("page.html", b"<html><body>\n<h1>Runbook</h1>\n<p>caf\xe9</p></body></html>", 3),
+    ],
+)
+def test_a_file_that_is_not_utf8_is_refused_naming_file_and_line(
+    tmp_path: Path, name: str, content: bytes, line: int
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(CorpusError) as caught:
+        load_file(path)
+    assert (caught.value.path, caught.value.line) == (str(path), line)
+    assert "not UTF-8 text" in caught.value.message and "UTF-8" in caught.value.hint

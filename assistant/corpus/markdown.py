@@ -32,6 +32,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from assistant.corpus.text_file import read_utf8
 from assistant.corpus.yaml_source import YamlSource
 from assistant.domain.documents import ChunkKind, Document, Section
 from assistant.domain.vocabulary import Mode
@@ -79,7 +80,7 @@ class _OpenSection:
 
 def parse_corpus_document(path: Path) -> Document:
     """A corpus document, strictly validated; errors name the file, line and field."""
-    text = _read(path)
+    text = read_utf8(path)
     match = _FRONT_MATTER.match(text)
     if match is None:
         raise CorpusError(str(path), 1, "missing YAML front matter (a block between two '---' lines)")
@@ -230,12 +231,3 @@ def _first_title(body: str) -> str:
         if heading and len(heading.group(1)) == 1:
             return heading.group(2)
     return ""
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise CorpusError(str(path), None, f"not UTF-8 text: {exc.reason}") from exc
-    except OSError as exc:
-        raise CorpusError(str(path), None, f"cannot read file: {exc.strerror}") from exc

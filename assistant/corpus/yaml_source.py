@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from assistant.corpus.text_file import read_utf8
 from assistant.errors import CorpusError
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -34,11 +35,7 @@ class YamlSource:
 
     @classmethod
     def read(cls, path: Path) -> YamlSource:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CorpusError(str(path), None, f"cannot read file: {exc}") from exc
-        return cls(text, str(path))
+        return cls(read_utf8(path), str(path))
 
     def line_of(self, loc: Sequence[int | str]) -> int:
         """The line of the deepest node on `loc` that exists (the key's line for a missing key)."""

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from assistant.corpus import parse_user_markdown
+from assistant.corpus.text_file import read_utf8
 from assistant.domain.documents import ChunkKind, Document, Section
 from assistant.errors import CorpusError
 
@@ -50,11 +51,7 @@ def load_file(path: Path) -> Document:
     doc_id = _doc_id(path)
     as_of = datetime.fromtimestamp(path.stat().st_mtime, UTC).date().isoformat()
     if suffix in MARKDOWN:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            raise CorpusError(str(path), None, f"not UTF-8 text: {exc.reason}") from exc
-        return parse_user_markdown(text, path, doc_id=doc_id, as_of=as_of)
+        return parse_user_markdown(read_utf8(path), path, doc_id=doc_id, as_of=as_of)
     if suffix in HTML:
         (title, _), *pages = _load_html(path)
     else:
@@ -83,9 +80,10 @@ def _load_html(path: Path) -> list[tuple[str, str]]:
     from bs4 import BeautifulSoup
     from langchain_text_splitters import HTMLHeaderTextSplitter
 
+    text = read_utf8(path)  # UTF-8 or an error naming the line, never a guessed encoding
     try:
-        soup = BeautifulSoup(path.read_bytes(), "html.parser")
-    except Exception as exc:  # bs4 raises assorted errors for undecodable input
+        soup = BeautifulSoup(text, "html.parser")
+    except Exception as exc:  # bs4 raises assorted errors for malformed input
         raise CorpusError(str(path), None, f"cannot read HTML: {exc}") from exc
     for tag in soup(["script", "style", "noscript", "template"]):
         tag.decompose()
