@@ -31,7 +31,7 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
-    for name in ("assistant", "uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("assistant", "uvicorn", "uvicorn.error", "uvicorn.access", "slack_bolt", "slack_sdk"):
         logger = logging.getLogger(name)
         logger.handlers = [handler]
         logger.propagate = False

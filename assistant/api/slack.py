@@ -5,18 +5,23 @@ answers into Block Kit.
 - `app_mention` and direct messages are answered in their thread, with the thread's earlier messages as history.
 - The thumbs buttons under an answer record feedback on it.
 
-Bolt verifies every request (signature, 5-minute window) before any of this runs. The Bolt app is built on the
+Every request is checked before anything parses it: Slack's signature over the raw bytes within 5 minutes (401
+otherwise), then that it is a Slack payload at all (400); Bolt verifies it again. Each delivery is answered once
+(slack_ledger.py), and feedback counts only for answers this server posted. The Bolt app is built on the
 first request, never at import time, and `authorize=` hands it the bot token so it never calls `auth.test`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import logging
 import re
-import threading
-from collections import OrderedDict
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -30,6 +35,7 @@ from starlette.concurrency import run_in_threadpool
 from assistant.api import sse
 from assistant.api.errors import error_response
 from assistant.api.observability import Metrics
+from assistant.api.slack_ledger import SlackLedger
 from assistant.config import Settings
 from assistant.domain.answers import Answer
 from assistant.domain.conversation import Turn
@@ -40,10 +46,11 @@ from assistant.service import Service
 log = logging.getLogger("assistant.slack")
 
 SECTION_LIMIT = 3000  # Slack's limit on a section block's text
-RECENT_EVENTS = 10_000  # event ids remembered to drop duplicate deliveries
+SIGNATURE_WINDOW = 5 * 60  # seconds a signed request stays valid
 THREAD_LIMIT = 200  # messages read from a thread for history
 USAGE = "Ask me about service-mesh data planes, e.g. `/mesh We are a bank with strict audits: sidecar or ambient?`"
 THANKS = "Thanks for the feedback!"
+UNKNOWN_ANSWER = ":warning: That is not an answer I posted, so your feedback was not recorded."
 HINT = "Set ASSISTANT_SLACK_SIGNING_SECRET and ASSISTANT_SLACK_BOT_TOKEN, then restart the API."
 
 Message = dict[str, Any]  # the `text` and `blocks` of a Slack message
@@ -60,12 +67,39 @@ def mount_slack(app: FastAPI) -> None:
         secret, token = _secret(settings.slack_signing_secret), _secret(settings.slack_bot_token)
         if not (secret and token):
             return error_response(503, "slack_not_configured", "Slack is not configured on this server.", HINT)
+        body = await request.body()
+        if not signed(secret, body, request.headers):  # before anything reads the body
+            message = "The request is not signed by Slack (or its signature is older than 5 minutes)."
+            return error_response(401, "unauthorized", message)
+        if not well_formed(body, request.headers.get("content-type", "")):
+            return error_response(400, "bad_request", "The request is signed but is not a Slack payload.")
         if bolt is None:
             bolt = make_bolt_app(settings, app.state.service, app.state.metrics, secret, token)
         # What Bolt's FastAPI adapter (SlackRequestHandler.handle) does, except that `dispatch`, which sleeps
         # until the listener has acknowledged, runs in a worker thread instead of blocking the event loop.
-        bolt_response = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, await request.body()))
+        bolt_response = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))
         return to_starlette_response(bolt_response)
+
+
+def signed(secret: str, body: bytes, headers: Mapping[str, str]) -> bool:
+    """Slack's v0 signature over the raw bytes, within 5 minutes; anything malformed is simply not signed."""
+    timestamp, signature = headers.get("x-slack-request-timestamp", ""), headers.get("x-slack-signature", "")
+    if not (timestamp.isascii() and timestamp.isdigit()) or abs(int(time.time()) - int(timestamp)) > SIGNATURE_WINDOW:
+        return False
+    digest = hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(f"v0={digest}", signature)
+
+
+def well_formed(body: bytes, content_type: str) -> bool:
+    """A JSON object (events), or a form (slash commands) whose `payload`, if any, is a JSON object (clicks)."""
+    try:
+        text = body.decode("utf-8")
+        if content_type.startswith("application/json"):
+            return isinstance(json.loads(text), dict)
+        form = parse_qs(text, strict_parsing=bool(text), errors="strict")
+        return "payload" not in form or isinstance(json.loads(form["payload"][0]), dict)
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors too
+        return False
 
 
 def make_bolt_app(settings: Settings, service: Service, metrics: Metrics, signing_secret: str, bot_token: str) -> App:
@@ -75,7 +109,12 @@ def make_bolt_app(settings: Settings, service: Service, metrics: Metrics, signin
         return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=bot_token)
 
     client = WebClient(base_url=settings.slack_api_url or WebClient.BASE_URL)
-    bolt = App(name="mesh-assistant", signing_secret=signing_secret, authorize=authorize, client=client)
+    ledger = SlackLedger(settings.data_dir / "slack.sqlite3")
+    # Bolt's loggers are named after the app: under "assistant", they write JSON lines like every other one.
+    bolt = App(
+        name=f"{log.name}.bolt", logger=logging.getLogger(f"{log.name}.bolt"), signing_secret=signing_secret,
+        authorize=authorize, client=client,
+    )  # fmt: skip
 
     def reply(question: str, history: Sequence[Turn] = ()) -> Message:
         """The answer as a Slack message; the usage hint for an empty question; a short apology on errors."""
@@ -90,6 +129,7 @@ def make_bolt_app(settings: Settings, service: Service, metrics: Metrics, signin
             log.exception("slack: unexpected error while answering")
             return {"text": ":warning: Sorry, something went wrong on our side. Please try again later."}
         sse.count(metrics, answer)
+        ledger.posted(answer.id)
         return render_answer(answer)
 
     def on_command(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
@@ -118,6 +158,10 @@ def make_bolt_app(settings: Settings, service: Service, metrics: Metrics, signin
     def on_feedback(ack: Ack, action: dict[str, Any], respond: Respond) -> None:
         ack()
         rating: Rating = "up" if action["action_id"] == "feedback_up" else "down"
+        if not ledger.was_posted(str(action.get("value", ""))):
+            log.warning("slack: feedback on an answer this server did not post: %r", action.get("value"))
+            respond(text=UNKNOWN_ANSWER, response_type="ephemeral", replace_original=False)
+            return
         try:
             service.record_feedback(action["value"], rating, source="slack")
         except AssistantError as exc:
@@ -131,7 +175,7 @@ def make_bolt_app(settings: Settings, service: Service, metrics: Metrics, signin
         metrics.feedback.labels(rating).inc()
         respond(text=THANKS, response_type="ephemeral", replace_original=False)
 
-    bolt.use(_drop_redeliveries(_RecentIds(RECENT_EVENTS)))
+    bolt.use(_answer_once(ledger))
     bolt.command("/mesh")(on_command)
     bolt.event("app_mention")(on_mention)
     bolt.event("message")(on_message)  # every message event, so none is left unhandled (Slack would retry it)
@@ -140,34 +184,19 @@ def make_bolt_app(settings: Settings, service: Service, metrics: Metrics, signin
 
 
 # Redeliveries ------------------------------------------------------------------------------------------------
-class _RecentIds:
-    """The last `size` ids seen, thread-safe."""
+def _answer_once(ledger: SlackLedger) -> Callable[..., BoltResponse]:
+    """Global middleware (after verification): a delivery already answered is acknowledged and nothing runs. An
+    event is known by its event id, whatever X-Slack-Retry-Num says (a retry of one never handled must run); a
+    slash command or click, which has none, by its signature (a replay within the 5 minutes is the same bytes)."""
 
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._ids: OrderedDict[str, None] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def first_time(self, key: str) -> bool:
-        with self._lock:
-            if key in self._ids:
-                return False
-            self._ids[key] = None
-            if len(self._ids) > self.size:
-                self._ids.popitem(last=False)
-            return True
-
-
-def _drop_redeliveries(seen: _RecentIds) -> Callable[..., BoltResponse]:
-    """Global middleware (after verification): acknowledge Slack's retries and repeated event ids, do nothing."""
-
-    def drop_redeliveries(req: BoltRequest, next_: Callable[[], BoltResponse]) -> BoltResponse:
+    def answer_once(req: BoltRequest, next_: Callable[[], BoltResponse]) -> BoltResponse:
         event_id = req.body.get("event_id")
-        if req.headers.get("x-slack-retry-num") or (event_id and not seen.first_time(event_id)):
+        key = f"event:{event_id}" if event_id else f"signed:{req.headers.get('x-slack-signature', [''])[0]}"
+        if not ledger.first_delivery(key):
             return BoltResponse(status=200, body="")
         return next_()
 
-    return drop_redeliveries
+    return answer_once
 
 
 # Threads -----------------------------------------------------------------------------------------------------

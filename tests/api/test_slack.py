@@ -338,6 +338,91 @@ def test_retried_event_is_answered_once(slack_api: LiveServer, slack: FakeSlack)
     assert len(slack.matching("/api/chat.postMessage", channel="D1")) == 1
 
 
+def test_a_first_delivery_marked_as_a_retry_is_answered(slack_api: LiveServer, slack: FakeSlack) -> None:
+    """A message sent while the server was down reaches it as Slack's retry: a new event id with
+    X-Slack-Retry-Num: 1. It runs its handler, once."""
+    body = event({**dm("Is ambient mature?", "1700000700.000100"), "channel": "D3"}, event_id=f"Ev{uuid.uuid4().hex}")
+    retry = {**signature_headers(body), "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    assert post(slack_api, body, JSON, retry).status_code == 200
+    slack.wait_for("/api/chat.postMessage", channel="D3")
+    again = {**signature_headers(body), "X-Slack-Retry-Num": "2", "X-Slack-Retry-Reason": "http_timeout"}
+    assert post(slack_api, body, JSON, again).status_code == 200
+    later = {**dm("Is cilium mature?", "1700000700.000200"), "channel": "D4"}
+    assert post(slack_api, event(later), JSON).status_code == 200
+    slack.wait_for("/api/chat.postMessage", channel="D4")  # work queued after the retry is done
+    assert len(slack.matching("/api/chat.postMessage", channel="D3")) == 1
+
+
+def test_a_replayed_slash_command_is_answered_once(slack_api: LiveServer, slack: FakeSlack) -> None:
+    response_url = slack.response_url()
+    body = command("How much memory does ztunnel use?", response_url)
+    headers = signature_headers(body)  # the same signed request, sent twice within the 5 minutes
+    assert post(slack_api, body, FORM, headers).status_code == 200
+    assert post(slack_api, body, FORM, headers).status_code == 200
+    slack.wait_for(urlsplit(response_url).path)
+    later = slack.response_url()
+    assert post(slack_api, command("What is HBONE?", later), FORM).status_code == 200
+    slack.wait_for(urlsplit(later).path)
+    assert len(slack.matching(urlsplit(response_url).path)) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "headers"),
+    [
+        (b"\xff\xfe not UTF-8 at all", {}),  # unsigned, and not text
+        (b'{"type": "event_callback"}', {"X-Slack-Request-Timestamp": "soon", "X-Slack-Signature": "v0=00"}),
+        (
+            b'{"type": "event_callback"}',
+            {"X-Slack-Request-Timestamp": "\u0661\u0662".encode(), "X-Slack-Signature": "v0=00"},
+        ),
+        (b'{"type": "event_callback"}', {"X-Slack-Request-Timestamp": "1" * 400, "X-Slack-Signature": "v0=00"}),
+    ],
+)
+def test_unsigned_or_malformed_requests_are_401_before_parsing(
+    slack_api: LiveServer, slack: FakeSlack, body: bytes, headers: dict[str, str | bytes]
+) -> None:
+    response = httpx.post(f"{slack_api.url}/slack/events", content=body, headers={"Content-Type": JSON, **headers})
+    assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized"
+    assert slack.calls == []
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"\xff\xfe signed, but not UTF-8", JSON),
+        (b"[1, 2, 3]", JSON),
+        (b"{not json", JSON),
+        (b"payload=%7Bnot+json", FORM),
+        (b"payload=%5B%5D", FORM),
+    ],
+)
+def test_signed_but_malformed_requests_are_400(
+    slack_api: LiveServer, slack: FakeSlack, body: bytes, content_type: str
+) -> None:
+    timestamp = str(int(time.time()))
+    digest = hmac.new(SECRET.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
+    headers = {
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": f"v0={digest}",
+        "Content-Type": content_type,
+    }
+    response = httpx.post(f"{slack_api.url}/slack/events", content=body, headers=headers)
+    assert response.status_code == 400 and response.json()["error"]["code"] == "bad_request"
+    assert slack.calls == []
+
+
+def test_slacks_own_log_lines_are_json(
+    built_index: Path, service: Service, slack: FakeSlack, capfd: pytest.CaptureFixture[str]
+) -> None:
+    capfd.readouterr()
+    with serve(slack_settings(built_index, slack), service) as live:  # its log handler writes to this test's stderr
+        assert post(live, event({"type": "reaction_added", "user": "U1"}), JSON).status_code == 404
+    lines = [line for line in capfd.readouterr().err.splitlines() if line.strip()]
+    entries = [json.loads(line) for line in lines]  # every line, Bolt's included, is one JSON object
+    bolt = [e for e in entries if e["logger"].startswith("assistant.slack.bolt")]
+    assert bolt and "Unhandled request" in bolt[0]["msg"] and bolt[0]["level"] == "warning"
+
+
 # Feedback -----------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("rating", ["up", "down"])
 def test_thumbs_up_and_down_record_feedback(
@@ -364,6 +449,16 @@ def test_thumbs_up_and_down_record_feedback(
     expected[rating] += 1
     assert {"up": summary.up, "down": summary.down} == expected  # the other count is untouched
     assert (latest.answer_id, latest.rating, latest.source) == (button["value"], rating, "slack")
+
+
+def test_feedback_on_an_answer_never_posted_is_not_recorded(slack_api: LiveServer, slack: FakeSlack) -> None:
+    before = slack_api.service.feedback_summary().total
+    thanks_url = slack.response_url()
+    click = button_click("feedback_down", "0" * 32, thanks_url)  # an id this server never gave
+    assert post(slack_api, click, FORM).status_code == 200
+    [told] = slack.wait_for(urlsplit(thanks_url).path)
+    assert told.body["text"].startswith(":warning: That is not an answer I posted")
+    assert slack_api.service.feedback_summary().total == before
 
 
 # Configuration and failures -----------------------------------------------------------------------------------
