@@ -569,11 +569,10 @@ def _side_sentence(
     asked = replace(reading, kind=Kind.DEFINITION, components=(side,), resolved_question=f"What is {side}?")
     mine, theirs = _distinct(side, other), _distinct(other, side)
     ranked = [c for c in select_sentences(pool, asked, {}, limit=SIDE_CANDIDATES) if c[1] not in taken]
-    scored = [
-        (_coverage(mine, words) - _coverage(theirs, words), passage, text)
-        for passage, text, _ in ranked
-        if (words := read_sentence(text).words)
-    ]
+    scored = []
+    for passage, text, _ in ranked:
+        words = read_sentence(text).words
+        scored.append((_coverage(mine, words) - _coverage(theirs, words), passage, text))
     best = max((coverage for coverage, _, _ in scored), default=0.0)
     return next(((passage, text) for coverage, passage, text in scored if coverage == best), None) if best else None
 
