@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from assistant.answer_cache import AnswerCache, cache_key
 from assistant.config import Settings
 from assistant.corpus import SIZING_FILE, corpus_fingerprint, load_documents, load_ratings, load_sizing
-from assistant.decision_record import CorpusVersion, decision_record
+from assistant.decision_record import CorpusVersion, Source, citable_sources, decision_record
 from assistant.domain.answers import Answer
 from assistant.domain.conversation import Turn
 from assistant.domain.documents import Passage
@@ -217,6 +217,14 @@ class Service:
         """The recommendation for `requirements` as an architecture decision record (MADR, Markdown)."""
         return decision_record(self.recommend(requirements), self.ratings, self.corpus_version())
 
+    def recommendation_sources(self, recommendation: Recommendation) -> dict[str, Source]:
+        """The source (label, public URL, corpus section) of each ref the recommendation's reasons, caveats and
+        exclusions cite, in the order first cited."""
+        resolve = citable_sources(self.ratings)
+        reasons = [reason for ranked in recommendation.ranking for reason in (*ranked.reasons, *ranked.caveats)]
+        refs = [reason.ref for reason in reasons] + [excluded.reason.ref for excluded in recommendation.excluded]
+        return {ref: resolve[ref] for ref in refs if ref in resolve}
+
     def answer_decision_record(self, answer_id: str) -> str | None:
         """The decision record of a recent answer of this service that carried a recommendation, else None."""
         with self._lock:
@@ -310,6 +318,10 @@ class Service:
         if not 1 <= k <= MAX_K:
             raise UserError(f"k must be between 1 and {MAX_K}.")
         return self.retriever.search(query, k=k, modes=modes)
+
+    def count_tokens(self, text: str) -> int:
+        """The tokens of `text` by the embedding model's tokenizer (with or without torch): OpenAI's `usage`."""
+        return self.embedder.token_count(text)
 
     def index_status(self) -> IndexStatus:
         return self.retriever.status()

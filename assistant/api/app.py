@@ -18,8 +18,10 @@ from assistant.api.contract import state_contract
 from assistant.api.deps import known_query_only
 from assistant.api.examples import add_examples
 from assistant.api.gate import Gate
+from assistant.api.mcp import McpPath, mount_mcp
 from assistant.api.middleware import RequestContext
 from assistant.api.observability import Metrics, configure_logging
+from assistant.api.openai_errors import OpenAIErrors
 from assistant.api.routes import answers, chat_completions, decisions, feedback, health, knowledge
 from assistant.api.slack import mount_slack
 from assistant.config import Settings, get_settings
@@ -49,7 +51,8 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
             await run_in_threadpool(app.state.service.warm_up)
         except AssistantError as exc:  # serve anyway: /readyz says what is missing and picks it up later
             log.warning("not ready: %s", exc.message, extra={"fields": {"hint": exc.hint}})
-        yield
+        async with app.state.mcp():
+            yield
 
     # Swagger UI's assets come with the package (no CDN); no trailing-slash redirect, which would echo the Host.
     app = FastAPIOffline(
@@ -61,7 +64,9 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
     app.state.metrics = Metrics()
     errors.install(app)
     app.add_middleware(Gate, settings=settings)  # inside RequestContext: its refusals carry the request id too
+    app.add_middleware(McpPath)  # /mcp reaches the gate as /v1/mcp
     app.add_middleware(RequestContext, max_body=settings.max_body_bytes, metrics=app.state.metrics)
+    app.add_middleware(OpenAIErrors)  # outermost: the OpenAI-compatible routes' refusals in OpenAI's shape too
     routers = (
         answers.router,
         decisions.router,
@@ -73,6 +78,7 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
     for router in routers:
         app.include_router(router)
     mount_slack(app)
+    app.state.mcp = mount_mcp(app, settings, app.state.service)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -142,6 +142,12 @@ ERROR = {
     "message": "No index has been built yet.",
     "hint": "Build it with `assistant index`.",
 }
+OPENAI_ERROR = {
+    "message": "A valid API key is required: send `Authorization: Bearer <key>`.",
+    "type": "authentication_error",
+    "param": None,
+    "code": "unauthorized",
+}
 
 EXAMPLES: dict[str, Any] = {
     "AskRequest": {"question": ANSWER["question"], "history": [TURN]},
@@ -185,6 +191,14 @@ EXAMPLES: dict[str, Any] = {
         "messages": [{"role": "user", "content": "Which mode for a two-person team?"}],
         "stream": False,
     },
+    "StreamOptions": {"include_usage": True},
+    "ModelPublic": {"id": "mesh-assistant", "object": "model", "created": 1776211200, "owned_by": "mesh-assistant"},
+    "ModelList": {
+        "object": "list",
+        "data": [{"id": "mesh-assistant", "object": "model", "created": 1776211200, "owned_by": "mesh-assistant"}],
+    },
+    "OpenAIErrorDetail": OPENAI_ERROR,
+    "OpenAIErrorResponse": {"error": OPENAI_ERROR},
     "FeedbackRequest": {"answer_id": ANSWER["id"], "rating": "up", "comment": "Clear and sourced."},
     "FeedbackPublic": FEEDBACK,
     "FeedbackSummaryPublic": {"total": 3, "up": 2, "down": 1, "recent": [FEEDBACK]},

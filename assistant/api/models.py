@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from assistant.config import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS
 from assistant.domain.conversation import MAX_TURN_CHARS, Turn
+from assistant.domain.documents import Passage
 from assistant.domain.requirements import Requirements
 from assistant.domain.vocabulary import Mode
 
@@ -32,6 +33,31 @@ class RecommendRequest(BaseModel):
     requirements: Requirements = Field(default_factory=Requirements)
 
 
+class SearchRequest(BaseModel):
+    """What GET /v1/search takes as query parameters, as one model (the MCP `search` tool's input)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    q: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, pattern=TEXT, description="What to look for.")
+    k: int = Field(5, ge=1, le=50, description="How many passages.")
+    mode: list[Mode] = Field(default_factory=list, description="Only passages about these modes.")
+
+
+class FeaturesRequest(BaseModel):
+    """What GET /v1/features takes as query parameters, as one model (the MCP `features` tool's input)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    feature: str | None = Field(None, max_length=100, description="Only this feature's row (by id).")
+    mode: Mode | None = Field(None, description="Only this mode's column.")
+
+
+class RatingsRequest(BaseModel):
+    """GET /v1/ratings takes nothing (the MCP `ratings` tool's input)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class PassagePublic(BaseModel):
     chunk_id: str
     doc_id: str
@@ -43,6 +69,15 @@ class PassagePublic(BaseModel):
     text: str
     source_url: str
     as_of: str
+
+    @classmethod
+    def of(cls, passage: Passage) -> PassagePublic:
+        chunk = passage.chunk
+        return cls(
+            chunk_id=chunk.id, doc_id=chunk.doc_id, title=chunk.title, section=chunk.section, modes=list(chunk.modes),
+            score=round(passage.score, 6), similarity=round(passage.similarity, 4), text=chunk.text,
+            source_url=chunk.source_url, as_of=chunk.as_of,
+        )  # fmt: skip
 
 
 class ModePublic(BaseModel):
@@ -94,6 +129,14 @@ USER_TEXT: dict[str, Any] = {
 }
 
 
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    include_usage: StrictBool = Field(
+        False, description="`true`: one more chunk before [DONE], with `usage` and no choices (OpenAI's option)."
+    )
+
+
 class ChatCompletionRequest(BaseModel):
     model_config = ConfigDict(extra="allow")  # temperature, max_tokens, ... are accepted and ignored
 
@@ -105,6 +148,37 @@ class ChatCompletionRequest(BaseModel):
         json_schema_extra={"contains": USER_TEXT},
     )
     stream: StrictBool = Field(False, description="`true`: Server-Sent Events; only `true` or `false`.")
+    stream_options: StreamOptions | None = Field(None, description="With `stream: true` only.")
+
+
+class ModelPublic(BaseModel):
+    """An entry of GET /v1/models, as OpenAI lists models."""
+
+    id: str
+    object: Literal["model"] = "model"
+    created: int = Field(description="Unix time of the corpus date the model answers from.")
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelPublic]
+
+
+class OpenAIErrorDetail(BaseModel):
+    """OpenAI's error object (`message`, `type`, `param`, `code`) with this API's `hint` and `request_id`."""
+
+    message: str
+    type: str
+    param: str | None = None
+    code: str
+    hint: str = ""
+    request_id: str = ""
+    fields: list[dict[str, str]] = Field(default_factory=list)
+
+
+class OpenAIErrorResponse(BaseModel):
+    error: OpenAIErrorDetail
 
 
 class FeedbackRequest(BaseModel):

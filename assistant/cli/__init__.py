@@ -10,11 +10,11 @@ import sys
 
 import typer
 
-from assistant.cli import advice, knowledge, ops, serving
+from assistant.cli import advice, integrations, knowledge, ops, serving
 from assistant.cli.app import app
 from assistant.errors import AssistantError, UserError
 
-__all__ = ["advice", "app", "knowledge", "main", "ops", "serving"]
+__all__ = ["advice", "app", "integrations", "knowledge", "main", "ops", "serving"]
 
 
 def main() -> None:

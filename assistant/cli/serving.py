@@ -51,7 +51,7 @@ def serve(
     """Serve the HTTP API (and the Slack endpoint) with uvicorn."""
     settings = get_settings()
     bind = bind_address(host or settings.host, settings, authenticated=bool(settings.api_keys))
-    _require("uvicorn", "fastapi")
+    require("uvicorn", "fastapi")
     import uvicorn
 
     from assistant.api import SERVER_OPTIONS
@@ -67,7 +67,7 @@ def ui(
     """Serve the chat UI (Streamlit), a client of the API at ASSISTANT_API_URL with ASSISTANT_API_KEY."""
     # The UI has no login of its own and holds the API key: it binds beyond loopback only with ASSISTANT_AUTH=none.
     bind = bind_address(host, get_settings(), authenticated=False)
-    _require("streamlit")
+    require("streamlit")
     spec = importlib.util.find_spec("ui")
     if spec is None or spec.origin is None:
         raise ConfigError("The chat UI (package `ui`) is not installed.", hint="pip install 'mesh-assistant[serve]'")
@@ -92,7 +92,7 @@ def export_model(
     note(f"Serve without torch with ASSISTANT_EMBEDDING_MODEL={destination.resolve()}")
 
 
-def _require(*modules: str) -> None:
+def require(*modules: str) -> None:
     missing = [name for name in modules if importlib.util.find_spec(name) is None]
     if missing:
         raise ConfigError(

@@ -26,21 +26,7 @@ def search(
     mode: Annotated[list[Mode] | None, Query(description="Only passages about these modes.")] = None,
 ) -> list[PassagePublic]:
     """Hybrid (dense + BM25) search over the corpus and ingested documents."""
-    return [
-        PassagePublic(
-            chunk_id=p.chunk.id,
-            doc_id=p.chunk.doc_id,
-            title=p.chunk.title,
-            section=p.chunk.section,
-            modes=list(p.chunk.modes),
-            score=round(p.score, 6),
-            similarity=round(p.similarity, 4),
-            text=p.chunk.text,
-            source_url=p.chunk.source_url,
-            as_of=p.chunk.as_of,
-        )
-        for p in service.search(q, k=k, modes=mode or [])
-    ]
+    return [PassagePublic.of(p) for p in service.search(q, k=k, modes=mode or [])]
 
 
 @router.get("/modes", response_model=list[ModePublic], responses=ERRORS)
