@@ -10,6 +10,7 @@ materialising documents and metadata (as LangChain's vector store does) cost 2 m
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from collections import Counter
@@ -166,6 +167,16 @@ class Retriever:
         snapshot = self._snapshot
         position = snapshot.position.get(chunk_id)
         return snapshot.chunks[position].chunk if position is not None else None
+
+    def sentence_in(self, doc_id: str, section: str, pattern: re.Pattern[str]) -> tuple[Chunk, str] | None:
+        """The first sentence (as answers quote it) of `doc_id`'s `section` that `pattern` finds, and its chunk."""
+        snapshot = self._snapshot
+        for stored in snapshot.chunks:
+            if stored.chunk.doc_id == doc_id and stored.chunk.section == section:
+                found = next((s for s in snapshot.sentence_texts.get(stored.chunk.id, ()) if pattern.search(s)), None)
+                if found is not None:
+                    return stored.chunk, found
+        return None
 
     # search -----------------------------------------------------------------------------------------------
     def embed(self, texts: Sequence[str]) -> Vectors:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from assistant.corpus import corpus_fingerprint, load_corpus, load_documents, load_ratings
+from assistant.domain.text import plain, sentence_spans
 from assistant.domain.vocabulary import Dimension, Mode
 from assistant.errors import CorpusError
 from tests.conftest import CORPUS
@@ -256,4 +257,53 @@ def test_the_fingerprint_covers_the_sizing_figures(tmp_path: Path) -> None:
     shutil.copytree(CORPUS, corpus)
     before = corpus_fingerprint(corpus)
     (corpus / "sizing.yaml").write_text((corpus / "sizing.yaml").read_text() + "\n# edited\n")
+    assert corpus_fingerprint(corpus) != before
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "problem"),
+    [
+        (
+            "section: Istio's comparison-table latency\n",
+            "section: Latency\n",
+            "supersessions.3.newer.section",
+            "has no section",
+        ),
+        (  # the newer fact must name one sentence, not every sentence of its section
+            'says: "Istio 1\\\\.24 \\\\(2024-11-07\\\\) made ambient mode GA"',
+            'says: "Istio 1\\\\.2"',
+            "supersessions.0.newer.says",
+            "sentences of that section, not exactly 1",
+        ),
+        ('"Istio 1\\\\.7 era reported', '"Istio 1\\\\.7 (era reported', "supersessions.3.claims.0", "not a regular"),
+    ],
+)
+def test_a_broken_superseded_fact_names_its_line(tmp_path: Path, old: str, new: str, field: str, problem: str) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    table = corpus / "supersessions.yaml"
+    text = table.read_text()
+    assert text.count(old) == 1
+    table.write_text(text.replace(old, new))
+    line = next(i for i, row in enumerate(table.read_text().splitlines(), 1) if new.strip() in row)
+    with pytest.raises(CorpusError, match=re.escape(problem)) as caught:
+        load_corpus(corpus)
+    assert (caught.value.path, caught.value.line, caught.value.field) == (str(table), line, field)
+
+
+def test_every_superseded_statement_is_one_the_corpus_makes() -> None:
+    documents = load_documents(CORPUS)
+    entries = load_ratings(CORPUS / "ratings.yaml").supersessions
+    assert entries is not None
+    sentences = [plain(s.text[a:b]) for doc in documents for s in doc.sections for a, b in sentence_spans(s.text)]
+    for entry in entries.supersessions:
+        for claim in entry.claims:
+            assert any(re.search(claim, sentence, re.IGNORECASE) for sentence in sentences), claim
+
+
+def test_the_fingerprint_covers_the_superseded_facts(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    before = corpus_fingerprint(corpus)
+    (corpus / "supersessions.yaml").write_text((corpus / "supersessions.yaml").read_text() + "\n# edited\n")
     assert corpus_fingerprint(corpus) != before

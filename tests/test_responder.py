@@ -555,3 +555,20 @@ def test_a_difference_says_what_each_side_is_then_what_sets_them_apart(service: 
     assert lines[1].startswith("- **waypoint**: ") and "ztunnel" not in lines[1].lower()
     assert lines[2].startswith("Key difference: ") and {"ztunnel", "waypoint"} <= set(lines[2].lower().split())
     check(service, answer)
+
+
+def test_an_answer_that_quotes_a_superseded_statement_says_so_and_cites_the_newer_one(service: Service) -> None:
+    entries = service.ratings.supersessions
+    assert entries is not None
+    answer = service.ask("What was Tetrate's verdict on how mature ambient is?")
+    first, note = answer.text.split("\n\n")[0], answer.text.split("\n\n")[-1]
+    assert entries.overtaken(answer.text) and not entries.overtaken(first.split(". ")[0])  # quoted, not first
+    assert note.startswith("**Superseded:** ") and "made ambient mode GA" in note
+    newer = answer.citations[-1]
+    assert f"[{newer.n}]" in note and newer.source_url.startswith("https://") and newer.chunk_id in answer.grounds
+    check(service, answer)
+
+
+def test_an_answer_quoting_only_current_statements_has_no_superseded_note(service: Service) -> None:
+    answer = service.ask("When did ambient mode become generally available?")
+    assert not answer.refused and "Superseded" not in answer.text

@@ -10,6 +10,7 @@ from assistant.corpus.features import FEATURES_FILE, load_features
 from assistant.corpus.markdown import parse_corpus_document, parse_user_markdown
 from assistant.corpus.ratings import check_references, load_ratings
 from assistant.corpus.sizing import SIZING_FILE, check_sizing_references, load_sizing
+from assistant.corpus.supersessions import SUPERSESSIONS_FILE, check_supersessions
 from assistant.domain.documents import Document
 from assistant.domain.ratings import Ratings
 from assistant.errors import CorpusError
@@ -38,9 +39,8 @@ class Corpus:
 def corpus_files(corpus_dir: Path) -> list[Path]:
     if not corpus_dir.is_dir():
         raise CorpusError(str(corpus_dir), None, "corpus directory not found", hint="Set ASSISTANT_CORPUS_DIR.")
-    return sorted(
-        [*corpus_dir.glob("*.md"), *(corpus_dir / name for name in (RATINGS_FILE, FEATURES_FILE, SIZING_FILE))]
-    )
+    tables = (RATINGS_FILE, FEATURES_FILE, SIZING_FILE, SUPERSESSIONS_FILE)
+    return sorted([*corpus_dir.glob("*.md"), *(corpus_dir / name for name in tables)])
 
 
 def load_documents(corpus_dir: Path) -> list[Document]:
@@ -58,6 +58,8 @@ def load_corpus(corpus_dir: Path) -> Corpus:
     ratings_path = corpus_dir / RATINGS_FILE
     ratings = load_ratings(ratings_path)
     check_references(ratings, documents, ratings_path)
+    if ratings.supersessions is not None:
+        check_supersessions(ratings.supersessions, documents, corpus_dir / SUPERSESSIONS_FILE)
     sizing_path = corpus_dir / SIZING_FILE
     if sizing_path.is_file():  # a team's own corpus may have no sizing figures
         check_sizing_references(load_sizing(sizing_path), documents, sizing_path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from assistant.corpus.features import FEATURES_FILE, load_features
+from assistant.corpus.supersessions import SUPERSESSIONS_FILE, load_supersessions
 from assistant.corpus.yaml_source import YamlSource, load_model
 from assistant.domain.documents import Document
 from assistant.domain.ratings import Ratings, SourceRef
@@ -13,8 +14,13 @@ from assistant.errors import CorpusError
 
 def load_ratings(path: Path) -> Ratings:
     ratings = load_model(path, Ratings, what="ratings table", shape="modes, dimensions, ratings, ...")
-    features = path.with_name(FEATURES_FILE)  # the feature matrix sits beside the ratings when the corpus has one
-    return ratings.model_copy(update={"features": load_features(features)}) if features.is_file() else ratings
+    # the feature matrix and the superseded facts sit beside the ratings when the corpus has them
+    features, supersessions = path.with_name(FEATURES_FILE), path.with_name(SUPERSESSIONS_FILE)
+    beside = {
+        "features": load_features(features) if features.is_file() else None,
+        "supersessions": load_supersessions(supersessions) if supersessions.is_file() else None,
+    }
+    return ratings.model_copy(update=beside)
 
 
 def check_references(ratings: Ratings, documents: list[Document], path: Path) -> None:

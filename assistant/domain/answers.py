@@ -63,6 +63,9 @@ class Answer(BaseModel):
     retrieved: list[RetrievedPassage] = Field(default_factory=list, description="Passages retrieved, best first.")
     grounds: list[str] = Field(
         default_factory=list,
-        description="Rating, capability and feature-matrix facts (ids) the answer may cite besides those passages.",
+        description=(
+            "Rating, capability and feature-matrix facts, and newer corpus facts that supersede a quoted one (ids), "
+            "that the answer may cite besides those passages."
+        ),
     )
     timings: dict[str, float] = Field(default_factory=dict, description="Milliseconds per step.")

@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from assistant.domain.features import FeatureMatrix
+from assistant.domain.supersessions import Supersessions
 from assistant.domain.vocabulary import Dimension, Fact, Level, Mode, Priority
 
 Url = Annotated[str, Field(pattern=r"^https?://\S+$")]
@@ -158,6 +159,7 @@ class Ratings(Strict):
     caveats: dict[Mode, tuple[StandingCaveat, ...]] = Field(default_factory=dict)
     scoring: Scoring
     features: FeatureMatrix | None = Field(None, description="corpus/features.yaml, beside the ratings.")
+    supersessions: Supersessions | None = Field(None, description="corpus/supersessions.yaml, beside the ratings.")
 
     @model_validator(mode="after")
     def _complete(self) -> Ratings:

@@ -11,7 +11,7 @@ Invariants (checked by `check_citations`, on every answer in the tests and evals
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from assistant.domain.answers import Citation
@@ -40,6 +40,15 @@ class CitationBook:
         if quote and quote not in self._snippets[chunk.id]:
             self._snippets[chunk.id].append(quote)
         return f"[{self._numbers[chunk.id]}]"
+
+    @classmethod
+    def resume(cls, citations: Sequence[Citation], chunks: Sequence[Chunk]) -> CitationBook:
+        """A book that goes on numbering after `citations` (an answer's entries, for `chunks`)."""
+        book = cls()
+        by_id = {chunk.id: chunk for chunk in chunks}
+        for citation in citations:
+            book.cite(by_id[citation.chunk_id], quote=citation.snippet)
+        return book
 
     def __len__(self) -> int:
         return len(self._chunks)

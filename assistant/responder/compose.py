@@ -91,6 +91,8 @@ class Composer:
     def __init__(self, ratings: Ratings, chunk_of: Callable[[str], Chunk | None]) -> None:
         self.ratings = ratings
         self.chunk_of = chunk_of
+        entries = ratings.supersessions
+        self.stale: Callable[[str], bool] = entries.is_stale if entries is not None else lambda _: False
 
     def _cite_ref(self, book: CitationBook, ref: str, quote: str = "") -> str:
         """The marker for the rating or capability `ref` ("" if the index lacks it)."""
@@ -228,7 +230,7 @@ class Composer:
         for mode in modes:
             cited = {chunk.id for chunk in book.chunks}  # a rating already in the table says nothing new
             fresh = [passage for passage in passages.get(mode, []) if passage.chunk.id not in cited]
-            sentence = best_sentence_about(fresh, reading, weights, mode, taken)
+            sentence = best_sentence_about(fresh, reading, weights, mode, taken, self.stale)
             if sentence is not None:
                 passage, text = sentence
                 taken.add(text)
@@ -251,7 +253,7 @@ class Composer:
     # explain --------------------------------------------------------------------------------------------------
     def explain(self, reading: Reading, passages: Sequence[Passage], weights: Mapping[str, float]) -> Draft:
         """The best sentences, cited; "I don't know" when they do not answer (`weights`: question words' IDF)."""
-        picked = select_sentences(passages, reading, weights)
+        picked = select_sentences(passages, reading, weights, stale=self.stale)
         best = max((score for _, _, score in picked), default=0.0)
         if not picked or answerability(picked, weights) < ANSWER_BAR:
             return fixed(UNKNOWN_TEXT, refused=True, score=0.2)
@@ -438,7 +440,8 @@ class Composer:
             if defined is not None:
                 taken.add(defined[1])
                 lines.append(f"- **{side}**: {attach(defined[1], book.cite(defined[0].chunk, quote=defined[1]))}")
-        picked = [p for p in select_sentences(passages, reading, weights, limit=8) if p[1] not in taken]
+        ranked = select_sentences(passages, reading, weights, limit=8, stale=self.stale)
+        picked = [p for p in ranked if p[1] not in taken]
         if len(lines) < len(sides) or not picked:
             return self.explain(reading, passages, weights)
 
@@ -458,7 +461,7 @@ class Composer:
     def procedure(self, reading: Reading, passages: Sequence[Passage], weights: Mapping[str, float]) -> Draft:
         """The ordered steps of the passage that best answers the question (its numbered items), else the best
         sentences."""
-        picked = select_sentences(passages, reading, weights)
+        picked = select_sentences(passages, reading, weights, stale=self.stale)
         if not picked or answerability(picked, weights) < ANSWER_BAR:
             return fixed(UNKNOWN_TEXT, refused=True, score=0.2)
         for passage, _, _ in picked[:2]:
@@ -501,7 +504,7 @@ class Composer:
         """The sources' best sentences on the question that the parts have not cited yet, if they answer it."""
         cited = {chunk.id for chunk in book.chunks}
         fresh = [passage for passage in passages if passage.chunk.id not in cited]
-        picked = select_sentences(fresh, reading, weights)[:limit]
+        picked = select_sentences(fresh, reading, weights, stale=self.stale)[:limit]
         if picked and answerability(picked, weights) >= ANSWER_BAR:
             quoted = (attach(text, book.cite(passage.chunk, quote=text)) for passage, text, _ in picked)
             parts.append("From the sources: " + " ".join(quoted))

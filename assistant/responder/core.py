@@ -31,6 +31,7 @@ from assistant.responder.compose import (
 )
 from assistant.responder.evidence import newest_year
 from assistant.responder.llm import LLMWriter
+from assistant.responder.superseded import mark_superseded
 from assistant.retrieval import Retriever
 from assistant.rules import profile, recommend
 from assistant.understanding import ExampleIndex, KindClassifier, Models, load_examples, load_phrasings, plan, read
@@ -145,7 +146,12 @@ class Responder:
         handled = self.handlers[reading.kind](reading, vector)
         draft = handled.draft
         passages = list({p.chunk.id: p for p in handled.passages}.values())
-        allowed = handled.allowed | {p.chunk.id for p in passages}
+        grounds = set(handled.allowed)
+        if self.ratings.supersessions is not None:
+            marked = mark_superseded(draft, self.ratings.supersessions, self.retriever.sentence_in)
+            grounds |= {chunk.id for chunk in marked.cited} - {chunk.id for chunk in draft.cited}  # the newer facts
+            draft = marked
+        allowed = grounds | {p.chunk.id for p in passages}
         timings["compose"] = round((time.perf_counter() - started) * 1000 - timings["understand"], 3)
         self._check(draft, allowed)
         notes: list[str] = []
@@ -177,7 +183,7 @@ class Responder:
                 RetrievedPassage(chunk_id=p.chunk.id, doc_id=p.chunk.doc_id, modes=list(p.chunk.modes), score=p.score)
                 for p in passages
             ],
-            grounds=sorted(handled.allowed),
+            grounds=sorted(grounds),
         )
 
     def understand(self, question: str, history: Sequence[Turn] = ()) -> tuple[Reading, Vectors]:

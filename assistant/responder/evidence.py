@@ -11,7 +11,7 @@ import functools
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
@@ -44,6 +44,7 @@ TOPIC_BONUS = 0.08  # a sentence about the asked dimension (cost, latency, matur
 FIGURE_BONUS = 0.06  # a sentence with a measured figure, when the question asks about cost or latency
 DEFINITION_BONUS = 0.2  # "X is a/the ..." when the question is "what is X?" (not "X are declared as ...")
 REASON_BONUS = 0.06  # a sentence that gives a reason ("because", "so that"), when the question asks why
+STALE_PENALTY = 0.05  # a statement a newer corpus sentence overtakes (corpus/supersessions.yaml)
 _REASON = re.compile(
     r"\b(?:because|so that|therefore|as a result|which means|which is why|that is why|due to|thanks to|the reason)\b"
     r"|, so\b"
@@ -168,9 +169,11 @@ def select_sentences(
     weights: Mapping[str, float],
     *,
     limit: int = EXPLAIN_SENTENCES,
+    stale: Callable[[str], bool] = lambda _: False,
 ) -> list[tuple[Passage, str, float]]:
     """The best `limit` sentences: similarity to the question, nudged by mode match, by the question's words they
-    carry (weighted by rarity, `weights`) and by the asked dimension; no near-repeats."""
+    carry (weighted by rarity, `weights`) and by the asked dimension; no near-repeats. A `stale` sentence (one a
+    newer corpus sentence overtakes) ranks lower and never comes before a current one."""
     wanted_modes = set(reading.modes)
     positive = [(term, weight) for term, weight in weights.items() if weight > 0]
     total = sum(weight for _, weight in positive) or 1.0
@@ -216,6 +219,8 @@ def select_sentences(
                 on_topic += REASON_BONUS
             if definition and definition.match(read.lowered):
                 on_topic += DEFINITION_BONUS
+            if stale(sentence.text):
+                on_topic -= STALE_PENALTY
             score = sentence.score + nudge + OVERLAP_WEIGHT * overlap + on_topic
             candidates.append((-score, rank, sentence.text, sentence.score, passage, sentence))
     candidates.sort(key=lambda c: c[:3])  # best first; ties by passage rank, then text: deterministic
@@ -230,7 +235,7 @@ def select_sentences(
         chosen.append((passage, sentence.text, raw))
         said.append(sentence)
         used[passage.chunk.id] += 1
-    return chosen
+    return sorted(chosen, key=lambda picked: stale(picked[1]))  # stable: current sentences first, in rank order
 
 
 def _next_best(candidates: Sequence[_Candidate], used: Counter[str]) -> int:
@@ -295,10 +300,11 @@ def best_sentence_about(
     weights: Mapping[str, float],
     mode: Mode,
     taken: set[str],
+    stale: Callable[[str], bool] = lambda _: False,
 ) -> tuple[Passage, str] | None:
     """The best sentence about `mode` alone: from a passage specific to it, naming it, not used yet."""
     specific = [p for p in passages if mode in p.chunk.modes and len(p.chunk.modes) < len(Mode)]
-    for passage, text, score in select_sentences(specific, reading, weights):
+    for passage, text, score in select_sentences(specific, reading, weights, stale=stale):
         named = lexicon.find_modes(text.lower())
         if score >= ANSWER_FLOOR + 0.08 and text not in taken and named[:1] == [mode]:
             return passage, text
