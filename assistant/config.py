@@ -65,6 +65,9 @@ class Settings(BaseSettings):
 
     slack_signing_secret: SecretStr | None = None
     slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = Field(
+        None, description="App-level token (xapp-...) with connections:write: `assistant slack` runs Socket Mode."
+    )
     slack_in_channel: bool = Field(False, description="Post /mesh answers in the channel instead of ephemeral.")
     slack_api_url: str = Field("", description="Override Slack's Web API base URL (tests, proxies).")
 

@@ -1,5 +1,5 @@
 """POST /slack/events end to end: a real API server, Slack's requests signed here, and a local HTTP server in
-Slack's place that records the bot's Web API calls and the response_url POSTs."""
+Slack's place (tests/slack_fake.py) that records the bot's Web API calls and the response_url POSTs."""
 
 from __future__ import annotations
 
@@ -7,25 +7,24 @@ import hashlib
 import hmac
 import json
 import re
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import pytest
 import yaml
 
-from assistant.api.slack import USAGE, render_answer, split_text, to_mrkdwn
+from assistant.api.slack import USAGE
+from assistant.api.slack_blocks import render_answer, split_text, to_mrkdwn
 from assistant.config import PROJECT_ROOT, Settings
 from assistant.embeddings import Embedder
 from assistant.service import Service
 from tests.live import LiveServer, serve
+from tests.slack_fake import FakeSlack
 
 SECRET = "test-signing-secret"
 TOKEN = "xoxb-test-token"
@@ -38,90 +37,11 @@ THREAD = ("C1", "1700000000.000100")  # a channel thread: the bank question, the
 FOLLOW_UP_TS = "1700000300.000300"
 
 
-# Slack, stood in for ------------------------------------------------------------------------------------------
-@dataclass
-class Call:
-    path: str
-    body: dict[str, Any]
-    authorization: str
-
-
-class FakeSlack:
-    """Records every request; answers the Web API like Slack (`{"ok": true, ...}`) and response_urls with `ok`."""
-
-    def __init__(self) -> None:
-        self.threads: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        self.calls: list[Call] = []
-        self._changed = threading.Condition()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self._record(dict(parse_qsl(urlsplit(self.path).query)))
-
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
-                json_body = self.headers.get("Content-Type", "").startswith(JSON)
-                self._record(json.loads(raw) if json_body else dict(parse_qsl(raw)))
-
-            def _record(self, body: dict[str, Any]) -> None:
-                path = urlsplit(self.path).path
-                call = Call(path, body, self.headers.get("Authorization", ""))
-                if path.startswith("/respond/"):
-                    self._send("text/plain", b"ok")
-                else:
-                    self._send(JSON, json.dumps(fake.reply(call)).encode())
-                with fake._changed:
-                    fake.calls.append(call)
-                    fake._changed.notify_all()
-
-            def _send(self, content_type: str, payload: bytes) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def reply(self, call: Call) -> dict[str, Any]:
-        if call.path == "/api/conversations.replies":
-            return {"ok": True, "messages": self.threads.get((call.body["channel"], call.body["ts"]), [])}
-        if call.path == "/api/chat.postMessage":
-            return {"ok": True, "channel": call.body["channel"], "ts": f"{time.time():.6f}"}
-        return {"ok": True}
-
-    def response_url(self) -> str:
-        return f"{self.url}/respond/{uuid.uuid4().hex}"
-
-    def reset(self) -> None:
-        with self._changed:
-            self.calls.clear()
-
-    def matching(self, path: str, **fields: str) -> list[Call]:
-        with self._changed:
-            return [c for c in self.calls if c.path == path and all(c.body.get(k) == v for k, v in fields.items())]
-
-    def wait_for(self, path: str, count: int = 1, timeout: float = 30, **fields: str) -> list[Call]:
-        """The calls to `path` with these body fields, once there are `count` of them."""
-        with self._changed:
-            self._changed.wait_for(lambda: len(self.matching(path, **fields)) >= count, timeout)
-        found = self.matching(path, **fields)
-        assert len(found) >= count, f"{len(found)} calls to {path} {fields}, waited for {count}"
-        return found
-
-
 @pytest.fixture(scope="module")
 def fake_slack() -> Iterator[FakeSlack]:
     fake = FakeSlack()
     yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
+    fake.close()
 
 
 @pytest.fixture
@@ -213,9 +133,13 @@ def test_slash_command_is_acknowledged_at_once_then_answered_privately(
     [sources] = [text for text in sections(message) if text.startswith("*Sources*")]
     links = re.findall(r"<(https://[^|>]+)\|\[(\d+)\] ([^>]+)>", sources)
     assert [(url, int(n)) for url, n, _ in links] == [(c.source_url, c.n) for c in expected.citations]
-    up, down = buttons(message)
-    assert (up["action_id"], down["action_id"]) == ("feedback_up", "feedback_down")
-    assert up["value"] == down["value"]
+    up, down, record = buttons(message)  # a recommendation: its decision record can be posted too
+    assert (up["action_id"], down["action_id"], record["action_id"]) == (
+        "feedback_up",
+        "feedback_down",
+        "decision_record",
+    )
+    assert up["value"] == down["value"] == record["value"]
     assert re.fullmatch(r"[0-9a-f]{32}", up["value"])
 
 
@@ -530,8 +454,24 @@ def test_manifest_sends_everything_to_the_endpoint() -> None:
     assert mesh["command"] == "/mesh"
     assert urls == {"https://YOUR-HOST/slack/events"}
     assert settings["interactivity"]["is_enabled"]
-    assert set(settings["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im"}
-    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
-        "app_mentions:read", "chat:write", "commands", "im:history", "channels:history", "groups:history",
-        "mpim:history",
-    }  # fmt: skip
+    assert set(settings["event_subscriptions"]["bot_events"]) == EVENTS
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == SCOPES
+    assert not settings["socket_mode_enabled"]
+
+
+def test_the_socket_mode_manifest_is_the_same_app_without_urls() -> None:
+    http = yaml.safe_load((PROJECT_ROOT / "slack" / "manifest.yaml").read_text())
+    socket = yaml.safe_load((PROJECT_ROOT / "slack" / "manifest-socket-mode.yaml").read_text())
+    assert socket["settings"]["socket_mode_enabled"]
+    assert "https://" not in yaml.safe_dump(socket)  # Slack reaches nothing: the process connects out
+    assert set(socket["settings"]["event_subscriptions"]["bot_events"]) == EVENTS
+    assert socket["oauth_config"] == http["oauth_config"]
+    assert socket["features"]["assistant_view"] == http["features"]["assistant_view"]
+    assert [c["command"] for c in socket["features"]["slash_commands"]] == ["/mesh"]
+
+
+EVENTS = {"app_mention", "assistant_thread_started", "assistant_thread_context_changed", "message.im"}
+SCOPES = {
+    "app_mentions:read", "assistant:write", "chat:write", "commands", "files:write", "im:history", "channels:history",
+    "groups:history", "mpim:history",
+}  # fmt: skip
