@@ -248,3 +248,34 @@ def test_socket_mode_needs_an_app_level_token(tmp_path: Path, service: Service) 
     settings = Settings(_env_file=None, data_dir=tmp_path, slack_bot_token=TOKEN, slack_app_token=TOKEN)
     with pytest.raises(ConfigError, match="not an app-level token"):
         make_socket_handler(settings, service)
+
+
+def test_the_decision_record_of_a_private_answer_comes_privately_as_code(
+    handler: SocketModeHandler, slack: FakeSlack, service: Service
+) -> None:
+    answered_url = slack.response_url()
+    command = {
+        "command": "/mesh", "text": BANK, "team_id": "T1", "channel_id": "C9", "user_id": "U1",
+        "response_url": answered_url, "trigger_id": uuid.uuid4().hex, "api_app_id": "A1",
+    }  # fmt: skip
+    deliver(slack, "slash_commands", command)
+    [answered] = slack.wait_for(answered_url.removeprefix(slack.url))
+    [button] = [b for b in buttons(answered.body) if b["action_id"] == "decision_record"]
+
+    record_url = slack.response_url()
+    click = {  # an ephemeral message: Slack sends its container, not the message
+        "type": "block_actions", "team": {"id": "T1"}, "user": {"id": "U1"}, "api_app_id": "A1",
+        "channel": {"id": "C9"}, "trigger_id": uuid.uuid4().hex, "response_url": record_url,
+        "container": {"type": "message", "message_ts": "1700009000.000100", "is_ephemeral": True},
+        "actions": [
+            {"type": "button", "action_id": "decision_record", "block_id": "feedback", "value": button["value"]}
+        ],
+    }  # fmt: skip
+    deliver(slack, "interactive", click)
+    [posted] = slack.wait_for(record_url.removeprefix(slack.url))
+    assert posted.body["response_type"] == "ephemeral" and not slack.matching("/api/files.getUploadURLExternal")
+    parts = sections(posted.body)
+    assert all(len(part) <= 3000 and part.startswith("```") and part.endswith("```") for part in parts)
+    record = service.answer_decision_record(button["value"])
+    assert record is not None
+    assert "\n".join(part[3:-3] for part in parts).replace("\n", "") == record.replace("\n", "")
