@@ -181,12 +181,9 @@ def _estimate(estimate: Estimate, sources: _Sources) -> list[str]:
         "|---|---|---|---|",
     ]
     for mode_estimate in estimate.modes:
-        cpu = mode_estimate.cpu_millicores
-        memory = mode_estimate.memory_mb
         left_out = "; ".join(note.rstrip(".") for note in mode_estimate.notes) or "nothing"
         lines.append(
-            f"| {mode_estimate.mode.label} | {format_cpu(cpu) if cpu is not None else 'no published figure'} "
-            f"| {format_memory(memory) if memory is not None else 'no published figure'} | {left_out} |"
+            f"| {mode_estimate.mode.label} | {mode_estimate.cpu_text()} | {mode_estimate.memory_text()} | {left_out} |"
         )
     lines.append("")
     for mode_estimate in estimate.modes:

@@ -168,14 +168,17 @@ class Retriever:
         position = snapshot.position.get(chunk_id)
         return snapshot.chunks[position].chunk if position is not None else None
 
+    def section_chunks(self, doc_id: str, section: str) -> list[Chunk]:
+        """The chunks of `doc_id`'s `section` (heading path), in id order."""
+        return [s.chunk for s in self._snapshot.chunks if s.chunk.doc_id == doc_id and s.chunk.section == section]
+
     def sentence_in(self, doc_id: str, section: str, pattern: re.Pattern[str]) -> tuple[Chunk, str] | None:
         """The first sentence (as answers quote it) of `doc_id`'s `section` that `pattern` finds, and its chunk."""
-        snapshot = self._snapshot
-        for stored in snapshot.chunks:
-            if stored.chunk.doc_id == doc_id and stored.chunk.section == section:
-                found = next((s for s in snapshot.sentence_texts.get(stored.chunk.id, ()) if pattern.search(s)), None)
-                if found is not None:
-                    return stored.chunk, found
+        sentences = self._snapshot.sentence_texts
+        for chunk in self.section_chunks(doc_id, section):
+            found = next((s for s in sentences.get(chunk.id, ()) if pattern.search(s)), None)
+            if found is not None:
+                return chunk, found
         return None
 
     # search -----------------------------------------------------------------------------------------------

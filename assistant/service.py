@@ -89,7 +89,8 @@ class Service:
             if self._responder is None or self._responder.retriever is not retriever:
                 model = make_chat_model(self.settings)
                 writer = LLMWriter(model, timeout=self.settings.llm_timeout) if model is not None else None
-                self._responder = Responder(retriever, self.ratings, writer=writer)
+                sizing = self.sizing if (self.settings.corpus_dir / SIZING_FILE).is_file() else None
+                self._responder = Responder(retriever, self.ratings, sizing=sizing, writer=writer)
             return self._responder
 
     def warm_up(self) -> None:

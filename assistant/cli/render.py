@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from assistant.domain.answers import Answer
 from assistant.domain.documents import Passage
 from assistant.domain.recommendation import Recommendation
-from assistant.domain.sizing import Estimate, format_cpu, format_memory
+from assistant.domain.sizing import Estimate
 
 WIDTH = 100
 
@@ -81,16 +81,13 @@ def recommendation(rec: Recommendation) -> str:
     return "\n".join(out)
 
 
-NO_FIGURE = "no published figure"
-
-
 def estimate(found: Estimate) -> str:
     """Each mode's totals, then every part with its figure, how it was scaled and its source; the assumptions."""
     rows = [
         [
             m.mode.label,
-            format_cpu(m.cpu_millicores) if m.cpu_millicores is not None else NO_FIGURE,
-            format_memory(m.memory_mb) if m.memory_mb is not None else NO_FIGURE,
+            m.cpu_text(),
+            m.memory_text(),
             "yes" if m.complete else "no",
         ]
         for m in found.modes

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from assistant.domain.conversation import Intent, Kind
 from assistant.domain.recommendation import Profile, Recommendation
 from assistant.domain.requirements import Requirements
+from assistant.domain.sizing import Estimate
 from assistant.domain.vocabulary import Dimension, Mode
 
 
@@ -49,6 +50,9 @@ class Answer(BaseModel):
     kind: Kind = Field(description="The kind of answer given; `intent` is its four-valued summary.")
     citations: list[Citation]
     recommendation: Recommendation | None = None
+    estimate: Estimate | None = Field(
+        None, description="Each mode's data-plane cost for the stated cluster, when the answer shows it."
+    )
     profiles: list[Profile] = Field(
         default_factory=list,
         description="The asked modes' strong and weak points (ratings, caveats, capabilities), when asked for.",

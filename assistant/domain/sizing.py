@@ -183,6 +183,14 @@ class ModeEstimate(Strict):
     components: list[ComponentEstimate]
     notes: list[str] = Field(default_factory=list, description="What the totals leave out, and coverage limits.")
 
+    def cpu_text(self) -> str:
+        """ "4.00 vCPU", or "no published figure"."""
+        return format_cpu(self.cpu_millicores) if self.cpu_millicores is not None else NO_FIGURE
+
+    def memory_text(self) -> str:
+        """ "72.0 GB", or "no published figure"."""
+        return format_memory(self.memory_mb) if self.memory_mb is not None else NO_FIGURE
+
 
 class Estimate(Strict):
     cluster: ClusterSize
@@ -192,6 +200,9 @@ class Estimate(Strict):
 
     def of(self, mode: Mode) -> ModeEstimate:
         return next(estimate for estimate in self.modes if estimate.mode is mode)
+
+
+NO_FIGURE = "no published figure"
 
 
 def format_cpu(millicores: float) -> str:

@@ -16,10 +16,12 @@ from assistant.domain.documents import Chunk, Passage
 from assistant.domain.features import feature_ref
 from assistant.domain.ratings import Ratings, rating_ref
 from assistant.domain.recommendation import Profile, Recommendation
+from assistant.domain.sizing import Estimate, SizingFigures
 from assistant.domain.text import terms
 from assistant.domain.vocabulary import MODE_LABELS, MODE_SUMMARIES, Dimension, Mode
 from assistant.embeddings import Vectors
 from assistant.errors import LLMError, UnavailableError
+from assistant.estimate import estimate
 from assistant.responder.citations import CitationBook, CitationProblem, check_citations
 from assistant.responder.compose import (
     HELP_TEXT,
@@ -31,6 +33,7 @@ from assistant.responder.compose import (
 )
 from assistant.responder.evidence import newest_year
 from assistant.responder.llm import LLMWriter
+from assistant.responder.sizing import with_estimate
 from assistant.responder.superseded import mark_superseded
 from assistant.retrieval import Retriever
 from assistant.rules import profile, recommend
@@ -46,6 +49,8 @@ CONTEXT_K = 5
 HISTORY_EMBEDDED = 15  # earlier user turns embedded with the question (one batch); older ones: keywords only
 MAX_CELLS = 8  # matrix cells a yes-or-no answer lists
 ANCHOR_WEIGHT = 0.6  # how far a resolved reference moves the question's vector towards what it names
+RANKING = frozenset({Kind.RECOMMEND, Kind.WHY_NOT, Kind.WHAT_IF})  # answers that rank the modes for the platform
+REFUSALS = frozenset({Kind.HELP, Kind.OUT_OF_SCOPE, Kind.INJECTION})
 
 
 @dataclass(frozen=True)
@@ -97,9 +102,17 @@ Handler = Callable[[Reading, Vectors], Handled]
 
 
 class Responder:
-    def __init__(self, retriever: Retriever, ratings: Ratings, *, writer: LLMWriter | None = None) -> None:
+    def __init__(
+        self,
+        retriever: Retriever,
+        ratings: Ratings,
+        *,
+        sizing: SizingFigures | None = None,
+        writer: LLMWriter | None = None,
+    ) -> None:
         self.retriever = retriever
         self.ratings = ratings
+        self.sizing = sizing
         self.writer = writer
         self.composer = Composer(ratings, retriever.chunk)
         examples, phrasings = load_examples(), load_phrasings()
@@ -144,20 +157,25 @@ class Responder:
         reading, vector = self.understand(question, history)
         timings["understand"] = round((time.perf_counter() - started) * 1000, 3)
         handled = self.handlers[reading.kind](reading, vector)
-        draft = handled.draft
+        draft, recommendation = handled.draft, handled.recommendation
         passages = list({p.chunk.id: p for p in handled.passages}.values())
-        grounds = set(handled.allowed)
+        found = self._estimate(reading)
+        if found is not None:
+            first = reading.kind not in RANKING  # a cost question: the estimate is the answer; else it adds to one
+            ranked = [place.mode for place in recommendation.ranking] if recommendation else list(reading.modes)
+            draft = with_estimate(draft, found, ranked, first=first, chunks_of=self.retriever.section_chunks)
+            recommendation = recommendation.model_copy(update={"estimate": found}) if recommendation else None
         if self.ratings.supersessions is not None:
-            marked = mark_superseded(draft, self.ratings.supersessions, self.retriever.sentence_in)
-            grounds |= {chunk.id for chunk in marked.cited} - {chunk.id for chunk in draft.cited}  # the newer facts
-            draft = marked
+            draft = mark_superseded(draft, self.ratings.supersessions, self.retriever.sentence_in)
+        # the sizing figures and newer facts these steps cite are grounds too, like the rule layer's facts
+        grounds = handled.allowed | ({chunk.id for chunk in draft.cited} - {chunk.id for chunk in handled.draft.cited})
         allowed = grounds | {p.chunk.id for p in passages}
         timings["compose"] = round((time.perf_counter() - started) * 1000 - timings["understand"], 3)
         self._check(draft, allowed)
         notes: list[str] = []
         if self.writer is not None and draft.citations:
             clock = time.perf_counter()
-            draft, note = self._rewrite(question, draft, passages, handled.recommendation)
+            draft, note = self._rewrite(question, draft, passages, recommendation)
             notes += [note] if note else []
             self._check(draft, allowed)
             timings["llm"] = round((time.perf_counter() - clock) * 1000, 3)
@@ -169,7 +187,8 @@ class Responder:
             intent=reading.intent,
             kind=reading.kind,
             citations=draft.citations,
-            recommendation=handled.recommendation,
+            recommendation=recommendation,
+            estimate=found,
             profiles=handled.profiles,
             requirements=reading.requirements,
             modes=list(reading.modes),
@@ -185,6 +204,16 @@ class Responder:
             ],
             grounds=sorted(grounds),
         )
+
+    def _estimate(self, reading: Reading) -> Estimate | None:
+        """The sizing estimate for the conversation's cluster, when its numbers are known and the answer ranks the
+        modes or the question asks about resource cost."""
+        cluster = reading.requirements.cluster
+        if cluster is None or self.sizing is None or reading.kind in REFUSALS:
+            return None
+        if reading.kind in RANKING or Dimension.RESOURCE_EFFICIENCY in reading.dimensions:
+            return estimate(cluster, self.sizing)
+        return None
 
     def understand(self, question: str, history: Sequence[Turn] = ()) -> tuple[Reading, Vectors]:
         """What the question asks, and the vector retrieval uses (the question's one model call: the earlier user

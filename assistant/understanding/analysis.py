@@ -18,6 +18,7 @@ from assistant.domain.conversation import Aspect, Turn
 from assistant.domain.text import terms
 from assistant.domain.vocabulary import DIMENSION_PRIORITIES, Dimension, Mode
 from assistant.understanding import lexicon
+from assistant.understanding.cluster_numbers import cluster_numbers
 
 Span = tuple[int, int]
 # A sentence, whatever the case of the word after it ("ignore that. we are a bank"); "1.24" does not end one.
@@ -65,6 +66,7 @@ class TurnAnalysis:
     in_domain: bool
     first_person: bool
     aspects: tuple[Aspect, ...]  # weak or strong points asked for, in the corpus's words
+    numbers: dict[str, float]  # the cluster's numbers it states ("40 nodes"), by ClusterSize field
 
     @property
     def empty(self) -> bool:
@@ -154,6 +156,7 @@ def analyse_turn(text: str, features: FeatureNames = NO_FEATURES, *, drop: Seque
         in_domain=bool(modes or stated or named_features or lexicon.DOMAIN.search(lowered)),
         first_person=first_person,
         aspects=aspects,
+        numbers=cluster_numbers(lowered),
     )
 
 

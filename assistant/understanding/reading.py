@@ -9,15 +9,17 @@ established (a ranking, the modes it was about). Follow-ups resolve against that
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from assistant.domain.conversation import Aspect, Kind, Outcome, Reading
-from assistant.domain.requirements import Requirements, parse_requirements
+from assistant.domain.requirements import Requirements, parse_cluster, parse_requirements
+from assistant.domain.sizing import ClusterSize
 from assistant.domain.text import terms
 from assistant.domain.vocabulary import DIMENSION_PRIORITIES, MODE_LABELS, Dimension, Mode
+from assistant.errors import InvalidRequirementError
 from assistant.understanding import lexicon
 from assistant.understanding.analysis import (
     FeatureNames,
@@ -88,6 +90,7 @@ def read(
     """The Reading of `plan.current`, after replaying the earlier turns; `vectors` embed `plan.texts`."""
     state: Outcome | None = None
     requirements = Requirements()
+    numbers: dict[str, float] = {}  # the cluster's numbers, each as last stated: "40 nodes", then "1,200 pods"
     for index, turn in enumerate(plan.history):
         position = index - plan.embedded_from
         embedded = (vectors[position], clause_vectors[position]) if position >= 0 else None
@@ -95,12 +98,34 @@ def read(
         if turn.injected or any(signal.startswith("injected") for signal in earlier.signals):
             continue  # an earlier turn that tried to rewrite the rules contributes nothing, not even its rest
         requirements = earlier.requirements
+        numbers |= turn.numbers
         if earlier.kind in ANSWERED:
             state = outcome(earlier)
     at = len(vectors) - 2 if plan.completed else len(vectors) - 1
     own = vectors[-1] if plan.completed else None
     current = (vectors[at], clause_vectors[at])
-    return _read_turn(plan.current, plan.resolved_question, current, models, state, requirements, familiar, own=own)
+    reading = _read_turn(plan.current, plan.resolved_question, current, models, state, requirements, familiar, own=own)
+    cluster = _cluster(numbers | plan.current.numbers) if reading.kind is not Kind.INJECTION else None
+    if cluster is None:
+        return reading
+    stated_now = reading.stated_now.model_copy(update={"cluster": cluster}) if plan.current.numbers else None
+    return replace(
+        reading,
+        requirements=reading.requirements.model_copy(update={"cluster": cluster}),
+        stated_now=stated_now or reading.stated_now,
+    )
+
+
+def _cluster(numbers: dict[str, float]) -> ClusterSize | None:
+    """The cluster the numbers describe, once its nodes and pods are known; None while they are not, or when
+    they cannot be (more zones than nodes, say: the estimate then waits for numbers that fit together)."""
+    if "nodes" not in numbers or "pods" not in numbers:
+        return None
+    counts = {"nodes", "pods", "l7_scopes", "zones"}
+    try:
+        return parse_cluster({name: int(value) if name in counts else value for name, value in numbers.items()})
+    except InvalidRequirementError:
+        return None
 
 
 def _read_turn(
