@@ -165,22 +165,6 @@ class ModelList(BaseModel):
     data: list[ModelPublic]
 
 
-class OpenAIErrorDetail(BaseModel):
-    """OpenAI's error object (`message`, `type`, `param`, `code`) with this API's `hint` and `request_id`."""
-
-    message: str
-    type: str
-    param: str | None = None
-    code: str
-    hint: str = ""
-    request_id: str = ""
-    fields: list[dict[str, str]] = Field(default_factory=list)
-
-
-class OpenAIErrorResponse(BaseModel):
-    error: OpenAIErrorDetail
-
-
 class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -215,6 +199,17 @@ class ErrorDetail(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorDetail
+
+
+class OpenAIErrorDetail(ErrorDetail):
+    """OpenAI's error object (`message`, `type`, `param`, `code`) with this API's `hint` and `request_id`."""
+
+    type: str
+    param: str | None = None
+
+
+class OpenAIErrorResponse(BaseModel):
+    error: OpenAIErrorDetail
 
 
 class Readiness(BaseModel):
