@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
 from assistant.config import PROJECT_ROOT
 from assistant.domain.conversation import Aspect, Intent, Kind, Reading, Turn
@@ -16,7 +18,8 @@ from assistant.evals.fixtures import load_cases
 from assistant.service import Service
 from assistant.understanding import lexicon, load_phrasings
 from assistant.understanding.analysis import analyse_turn, evidence, plan
-from assistant.understanding.kinds import features
+from assistant.understanding.kind_fitting import MAX_ITERATIONS, REGULARISATION
+from assistant.understanding.kinds import KindClassifier, features
 
 
 def read(service: Service, question: str, history: list[dict[str, str]] | None = None) -> Reading:
@@ -526,13 +529,23 @@ def test_earlier_user_turns_are_embedded_in_the_questions_one_batch(
     assert len(batches) == 1 and batches[0][0] == BANK[0]["content"] and batches[0][-1] == "and the runner-up?"
 
 
-def test_the_kind_model_guesses_as_scikit_learn_would(service: Service) -> None:
-    kinds = service.responder.models.kinds
+def test_the_kind_model_is_scikit_learns_fit_and_guesses_as_it_would(service: Service) -> None:
+    """Fitted in a child process (so a server never holds scikit-learn), the weights are the ones scikit-learn
+    fits in this process, bit for bit, and a guess is its predict_proba."""
+    phrasings = load_phrasings()[::6]
+    vectors = service.embedder.encode([p.text for p in phrasings])
+    found = [evidence(analyse_turn(p.text)) for p in phrasings]
+    kinds = KindClassifier.fit(phrasings, vectors, found)
+    with threadpool_limits(1, user_api="blas"):
+        model = LogisticRegression(C=REGULARISATION, max_iter=MAX_ITERATIONS)
+        model.fit(features(vectors, found), [p.kind.value for p in phrasings])
+    assert [kind.value for kind in kinds.kinds] == list(model.classes_)
+    assert np.array_equal(kinds.weights, model.coef_.T) and np.array_equal(kinds.intercept, model.intercept_)
     for question in ["Which mode is cheapest?", "What is HBONE?", "We're a bank. Which mode?"]:
         vector = service.embedder.encode([question])[0]
-        found = evidence(analyse_turn(question))
-        expected = kinds.model.predict_proba(features(vector.reshape(1, -1), [found]))[0]
-        assert np.allclose(kinds.probabilities(vector, found), expected, atol=1e-9)
+        asked = evidence(analyse_turn(question))
+        expected = model.predict_proba(features(vector.reshape(1, -1), [asked]))[0]
+        assert np.allclose(kinds.probabilities(vector, asked), expected, atol=1e-9)
 
 
 def test_those_two_refer_to_the_first_two_places_of_the_ranking(service: Service) -> None:

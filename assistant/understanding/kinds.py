@@ -2,7 +2,8 @@
 
 A multinomial logistic regression over the question's embedding (the one the product computes anyway) and the
 keyword rules' evidence (`analysis.evidence`: how the question opens, how many modes it names, whether it speaks
-of "us" ...), fitted when the responder starts: lbfgs on fixed data is deterministic. New phrasings go into the
+of "us" ...), fitted when the responder starts (by scikit-learn in a child process: `kind_fitting`): lbfgs on fixed
+data is deterministic. New phrasings go into the
 YAML files, never into code.
 """
 
@@ -15,17 +16,16 @@ from typing import Any
 
 import numpy as np
 import yaml
-from sklearn.linear_model import LogisticRegression
 
 from assistant.domain.conversation import Kind
 from assistant.domain.text import terms
+from assistant.understanding.kind_fitting import FittedWeights, fit_weights
 
 Vectors = np.ndarray[Any, np.dtype[np.float32]]
-# The keyword features' scale next to a unit-length embedding, and the inverse regularisation strength C: by
-# 5-fold cross-validation on the phrasings, 0.86 with the embedding alone, 0.88 with evidence at 0.25 (0.86 at
-# 0.5, 0.85 at 1.0), at C=4 and C=16 alike.
+# The keyword features' scale next to a unit-length embedding, and the inverse regularisation strength C
+# (kind_fitting.REGULARISATION): by 5-fold cross-validation on the phrasings, 0.86 with the embedding alone, 0.88
+# with evidence at 0.25 (0.86 at 0.5, 0.85 at 1.0), at C=4 and C=16 alike.
 EVIDENCE_WEIGHT = 0.25
-REGULARISATION = 4.0
 
 
 @dataclass(frozen=True)
@@ -60,17 +60,15 @@ class KindClassifier:
     """Kinds from question vectors; `fit` once, `guess` per question. Guessing is the model's softmax over its
     weights, computed here: scikit-learn's own checks cost more per question than the arithmetic."""
 
-    def __init__(self, model: LogisticRegression, wording: Mapping[Kind, frozenset[str]]) -> None:
-        self.kinds = [Kind(label) for label in model.classes_]
+    def __init__(self, fitted: FittedWeights, wording: Mapping[Kind, frozenset[str]]) -> None:
+        self.kinds = [Kind(label) for label in fitted.labels]
         self.wording = wording  # the words each kind's phrasings use: how that kind of question is put
-        self.weights = np.asarray(model.coef_.T, dtype=np.float64)
-        self.intercept = np.asarray(model.intercept_, dtype=np.float64)
-        self.model = model
+        self.weights = fitted.weights
+        self.intercept = fitted.intercept
 
     @classmethod
     def fit(cls, phrasings: list[Phrasing], vectors: Vectors, evidence: Sequence[Sequence[float]]) -> KindClassifier:
-        model = LogisticRegression(C=REGULARISATION, max_iter=3000)
-        model.fit(features(vectors, evidence), [p.kind.value for p in phrasings])
+        model = fit_weights(features(vectors, evidence), [p.kind.value for p in phrasings])
         wording = {kind: frozenset(t for p in phrasings if p.kind is kind for t in terms(p.text)) for kind in Kind}
         return cls(model, wording)
 
