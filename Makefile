@@ -14,7 +14,7 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: help install index run browser screenshots test test-fast lint format bench runtime eval lock clean
+.PHONY: help install index run browser services screenshots test test-fast lint format bench runtime eval lock clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -59,7 +59,11 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 browser: ## Install Debian's Chromium for the browser test when it is missing
 	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
-test: lint browser ## Everything CI runs: lint, the whole test suite with coverage, then the eval gate
+services: ## Install Debian's PostgreSQL and Redis for the tests of several replicas when they are missing
+	@{ ls /usr/lib/postgresql/*/bin/pg_ctl && command -v redis-server; } >/dev/null 2>&1 \
+		|| { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql redis-server >/dev/null; }
+
+test: lint browser services ## Everything CI runs: lint, the whole test suite with coverage, then the eval gate
 	ASSISTANT_REQUIRE_BROWSER=1 $(PY) -m pytest --cov --cov-report=term-missing:skip-covered
 	$(VENV)/bin/coverage report --include=assistant/rules.py --fail-under=100 >/dev/null \
 		|| { echo "assistant/rules.py must keep full branch coverage"; exit 1; }

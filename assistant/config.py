@@ -62,6 +62,16 @@ class Settings(BaseSettings):
     max_history_turns: int = MAX_HISTORY_TURNS
     max_body_bytes: int = 64 * 1024
     answer_cache_size: int = Field(1024, ge=0, description="Answers kept for repeated questions; 0 keeps none.")
+    database_url: SecretStr | None = Field(
+        None,
+        description="Where feedback is kept, as an SQLAlchemy URL (postgresql://user:password@host/db for several "
+        "replicas); empty: SQLite, feedback.sqlite3 in the data directory.",
+    )
+    redis_url: SecretStr | None = Field(
+        None,
+        description="redis://host:port/db shared by several replicas for rate limits and Slack's delivery memory; "
+        "empty: each process keeps them itself (rate limits in memory, Slack's in the data directory).",
+    )
 
     slack_signing_secret: SecretStr | None = None
     slack_bot_token: SecretStr | None = None
@@ -89,6 +99,11 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.model_cache_dir or self.data_dir / "models"
+
+    @property
+    def shared_redis(self) -> str:
+        """The Redis URL replicas share ('' when unset: each process keeps its own limits and Slack memory)."""
+        return self.redis_url.get_secret_value() if self.redis_url is not None else ""
 
 
 @lru_cache

@@ -9,7 +9,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -28,13 +28,16 @@ from assistant.domain.vocabulary import MODE_LABELS, MODE_SUMMARIES, Mode
 from assistant.embeddings import Embedder, make_embedder
 from assistant.errors import AssistantError, ConfigError, InvalidRequirementError, TooLargeError, UserError
 from assistant.estimate import estimate
-from assistant.feedback import FeedbackRecord, FeedbackStore, FeedbackSummary, Rating
+from assistant.feedback import FeedbackRecord, FeedbackSummary, Rating
 from assistant.indexing.build import BuildReport, build_index
 from assistant.responder import Responder, StreamEvent, stream_events
 from assistant.responder.citations import CitationProblem, check_citations
 from assistant.responder.llm import LLMWriter, make_chat_model
 from assistant.retrieval import IndexStatus, Retriever
 from assistant.rules import recommend
+
+if TYPE_CHECKING:
+    from assistant.feedback_store import FeedbackStore
 
 MAX_K = 50
 RECOMMENDED_ANSWERS_KEPT = 10_000  # answer id -> requirements, for their decision records (about 1 KB each)
@@ -80,7 +83,9 @@ class Service:
 
     @cached_property
     def feedback(self) -> FeedbackStore:
-        return FeedbackStore(self.settings.data_dir / "feedback.sqlite3")
+        from assistant.feedback_store import make_feedback_store  # SQLAlchemy (the serve extra) only once used
+
+        return make_feedback_store(self.settings)
 
     @property
     def responder(self) -> Responder:

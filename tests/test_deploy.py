@@ -15,7 +15,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from assistant.config import PROJECT_ROOT
+from assistant.config import PROJECT_ROOT, Settings
 
 DOCKERFILE = PROJECT_ROOT / "Dockerfile"
 KUBERNETES = PROJECT_ROOT / "deploy" / "kubernetes"
@@ -191,3 +191,16 @@ def test_compose_runs_the_api_the_ui_and_chroma_from_one_image() -> None:
     for name in ("api", "ui"):
         assert all(port.startswith("127.0.0.1:") for port in services[name]["ports"])  # loopback of the host
     assert (PROJECT_ROOT / services["api"]["build"]["context"].replace("..", ".") / "Dockerfile").is_file()
+
+
+def test_every_setting_the_deploy_files_name_is_one_the_assistant_reads(rendered: list[dict[str, Any]]) -> None:
+    """A misspelt ASSISTANT_* variable would be ignored silently (the settings ignore unknown names)."""
+    known = {f"ASSISTANT_{name.upper()}" for name in Settings.model_fields}
+    compose = yaml.safe_load((PROJECT_ROOT / "deploy" / "compose.yaml").read_text())
+    named_here = {name for service in compose["services"].values() for name in service.get("environment", {})}
+    for config in (o for o in rendered if o["kind"] == "ConfigMap"):
+        named_here |= set(config["data"])
+    for _, container in containers(rendered):
+        named_here |= {variable["name"] for variable in container.get("env", [])}
+    assert {"ASSISTANT_DATABASE_URL", "ASSISTANT_REDIS_URL"} <= named_here
+    assert {name for name in named_here if name.startswith("ASSISTANT_")} - known == set()

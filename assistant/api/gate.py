@@ -11,8 +11,6 @@ import hmac
 import ipaddress
 import json
 import math
-import threading
-import time
 from collections.abc import Iterator, Sequence
 from email.message import Message as MimeHeader
 from typing import Any
@@ -21,39 +19,11 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.api.errors import error_response, invalid_request
+from assistant.api.rate_limits import RateLimit, make_storage
 from assistant.config import Settings
 
 PREFIX = "/v1/"
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-class RateLimiter:
-    """A token bucket per client: `per_minute` requests a minute, bursting up to the same number."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def take(self, client: str) -> float:
-        """0 when the request may proceed (a token is taken), else the seconds to wait."""
-        return self._spend(client, take=True)
-
-    def wait(self, client: str) -> float:
-        """The seconds until `client` has a token again (0: it has one now); nothing is taken."""
-        return self._spend(client, take=False)
-
-    def _spend(self, client: str, *, take: bool) -> float:
-        now = time.monotonic()
-        with self._lock:
-            tokens, updated = self._buckets.get(client, (self.capacity, now))
-            tokens = min(self.capacity, tokens + (now - updated) * self.rate)
-            if tokens >= 1:
-                self._buckets[client] = (tokens - 1 if take else tokens, now)
-                return 0.0
-            self._buckets[client] = (tokens, now)
-            return (1 - tokens) / self.rate
 
 
 class Gate:
@@ -62,8 +32,9 @@ class Gate:
     def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
         self.app = app
         self.settings = settings
-        self.limiter = RateLimiter(settings.rate_limit_per_minute)
-        self.failures = RateLimiter(settings.auth_failures_per_minute)
+        storage = make_storage(settings)
+        self.limiter = RateLimit("requests", settings.rate_limit_per_minute, storage)
+        self.failures = RateLimit("auth-failures", settings.auth_failures_per_minute, storage)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
@@ -71,7 +42,7 @@ class Gate:
             return
         headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
         address = client_address(scope, headers.get("x-forwarded-for", ""), self.settings.trusted_proxies)
-        client, refused = self._admit(address, headers.get("authorization", ""))
+        client, refused = await self._admit(address, headers.get("authorization", ""))
         if refused is None and is_json(headers.get("content-type", "")):
             body, receive = await _buffered(receive)
             refused = _checked_json(body)
@@ -81,20 +52,20 @@ class Gate:
         scope.setdefault("state", {})["client"] = client
         await self.app(scope, receive, send)
 
-    def _admit(self, address: str, authorization: str) -> tuple[str, JSONResponse | None]:
+    async def _admit(self, address: str, authorization: str) -> tuple[str, JSONResponse | None]:
         """The client's identity (its key's digest, or its address without keys), or the response refusing it."""
         client = "addr:" + address
         if self.settings.api_keys:
-            throttled = self.failures.wait(client)
+            throttled = await self.failures.wait(client)
             if throttled:  # too many wrong keys from here: not even checked, so guessing gains nothing
                 return client, _too_many(throttled, f"Too many failed authentications from {address}.")
             scheme, _, token = authorization.partition(" ")
             if not (scheme.lower() == "bearer" and any(hmac.compare_digest(token, k) for k in self.settings.api_keys)):
-                self.failures.take(client)
+                await self.failures.take(client)
                 message = "A valid API key is required: send `Authorization: Bearer <key>`."
                 return client, error_response(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
             client = "key:" + hashlib.sha256(token.encode()).hexdigest()[:12]
-        wait = self.limiter.take(client)
+        wait = await self.limiter.take(client)
         if wait:
             return client, _too_many(wait, f"Rate limit of {self.settings.rate_limit_per_minute} requests a minute.")
         return client, None

@@ -126,7 +126,7 @@ def make_bolt_app(
         return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=bot_token)
 
     client = make_web_client(settings)
-    ledger = SlackLedger(settings.data_dir / "slack.sqlite3")
+    ledger = SlackLedger(settings)
     # Bolt's loggers are named after the app: under "assistant", they write JSON lines like every other one.
     bolt = App(
         name=f"{log.name}.bolt", logger=logging.getLogger(f"{log.name}.bolt"), signing_secret=signing_secret,
