@@ -141,7 +141,7 @@ def test_questions_about_a_topic_state_no_requirement(service: Service, question
         ("We can't restart pods to add a proxy", {"no_restarts": True}),
         ("we rely on EnvoyFilter for header rewrites", {"envoyfilter": True}),
         ("all of our internal services already talk to each other over gRPC", {"grpc": "all"}),
-        ("our services are gRPC end to end", {"grpc": "all"}),
+        ("every service we run speaks gRPC to the others", {"grpc": "all"}),
         ("not all of our services talk to each other over gRPC", {"grpc": "some"}),
         ("we run a single Kubernetes cluster", {"multicluster": False}),
         ("we run one EKS cluster per region and they call each other", {"multicluster": True}),
@@ -594,3 +594,41 @@ def test_a_supposition_raises_the_dimensions_it_names_and_reranks(service: Servi
     assert understanding.kind is Kind.WHAT_IF
     assert understanding.requirements.stated().get("maturity") == "high"
     assert not read(service, "what about its cost?", history).stated_now.stated()  # asks, supposes nothing
+
+
+@pytest.mark.parametrize(
+    ("clause", "priority"),
+    [
+        ("and if isolation were a lower priority for us?", "security"),
+        ("suppose we cared less about latency", "performance"),
+        ("what if the cost was no concern", "resources"),
+        ("for us, operations are less important now", "simplicity"),
+    ],
+)
+def test_a_priority_played_down_in_comparative_words_is_lowered(clause: str, priority: str) -> None:
+    assert lexicon.stance_requirements(clause, clause) == {priority: "low"}
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("can our kotlin services drop the sidecar and go proxyless?", Kind.POLAR),
+        ("our team is three people: should we run sidecars?", Kind.RECOMMEND),
+    ],
+)
+def test_a_capability_question_about_our_services_is_polar_and_advice_is_a_recommendation(
+    service: Service, question: str, kind: Kind
+) -> None:
+    assert read(service, question).kind is kind
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("STRICT vs PERMISSIVE PeerAuthentication?", ("STRICT PeerAuthentication", "PERMISSIVE PeerAuthentication")),
+        ("how do a namespace and a service waypoint differ?", ("namespace waypoint", "a service waypoint")),
+        ("linkerd vs istio ambient, what's different", ("linkerd", "istio ambient")),
+    ],
+)
+def test_two_modifiers_of_one_component_are_two_sides_of_it(question: str, expected: tuple[str, str]) -> None:
+    assert lexicon.sides(question) == expected

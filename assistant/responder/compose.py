@@ -568,16 +568,18 @@ def _side_sentence(
 ) -> tuple[Passage, str] | None:
     """The sentence of `pool` that best says what `side` is: among those that read as its definition, the first
     carrying most of the words that set it apart from `other` ("per-service" against "namespace-scoped") and
-    fewest of the words that set `other` apart (a sentence on both belongs to the key difference)."""
+    fewest of the words that set `other` apart (a sentence on both belongs to the key difference), then most of
+    the side's other words ("L7" together with "AuthorizationPolicy")."""
     asked = replace(reading, kind=Kind.DEFINITION, components=(side,), resolved_question=f"What is {side}?")
-    mine, theirs = _distinct(side, other), _distinct(other, side)
+    mine, theirs, whole = _distinct(side, other), _distinct(other, side), frozenset(terms(side))
     ranked = [c for c in select_sentences(pool, asked, {}, limit=SIDE_CANDIDATES) if c[1] not in taken]
     scored = []
     for passage, text, _ in ranked:
         words = read_sentence(text).words
-        scored.append((_coverage(mine, words) - _coverage(theirs, words), passage, text))
-    best = max((coverage for coverage, _, _ in scored), default=0.0)
-    return next(((passage, text) for coverage, passage, text in scored if coverage == best), None) if best else None
+        scored.append(((_coverage(mine, words) - _coverage(theirs, words), _coverage(whole, words)), passage, text))
+    best = max((score for score, _, _ in scored), default=(0.0, 0.0))
+    chosen = next(((passage, text) for score, passage, text in scored if score == best), None)
+    return chosen if best[0] else None
 
 
 def _distinct(side: str, other: str) -> frozenset[str]:

@@ -43,6 +43,7 @@ CLOSE_MEANING = 0.75
 TOPIC_BONUS = 0.08  # a sentence about the asked dimension (cost, latency, maturity...)
 FIGURE_BONUS = 0.06  # a sentence with a measured figure, when the question asks about cost or latency
 DEFINITION_BONUS = 0.2  # "X is a/the ..." when the question is "what is X?" (not "X are declared as ...")
+TITLED_BONUS = 0.1  # ... said in a section named after X ("waypoint proxy": a glossary entry), not in passing
 REASON_BONUS = 0.06  # a sentence that gives a reason ("because", "so that"), when the question asks why
 STALE_PENALTY = 0.05  # a statement a newer corpus sentence overtakes (corpus/supersessions.yaml)
 _REASON = re.compile(
@@ -193,6 +194,9 @@ def select_sentences(
         r"\s+(?:is|are)\s+(?:an?|the|one|[\w-]+'s)\b"
     )
     definition = re.compile(defining) if subject else None
+    # a part or a term has a glossary entry; a mode (and anything asked for an overview) has whole documents
+    glossed = reading.kind is Kind.DEFINITION and not lexicon.find_modes(subject.lower())
+    titled = frozenset(terms(subject)) if glossed else None
     candidates: list[_Candidate] = []
     for rank, passage in enumerate(passages):
         chunk_modes = set(passage.chunk.modes)
@@ -201,6 +205,8 @@ def select_sentences(
         if wanted_modes and specific:
             nudge += 0.05 if chunk_modes & wanted_modes else -0.08
         heading = read_sentence(f"{passage.chunk.title} {passage.chunk.section}").words
+        named = read_sentence(passage.chunk.section.rsplit(" > ", 1)[-1]).words
+        entry = titled is not None and titled <= named and len(named - titled) <= 1
         for sentence in passage.sentences:
             read = read_sentence(sentence.text)
             if not read.eligible:
@@ -218,7 +224,7 @@ def select_sentences(
             if asks_why and read.reasons:
                 on_topic += REASON_BONUS
             if definition and definition.match(read.lowered):
-                on_topic += DEFINITION_BONUS
+                on_topic += DEFINITION_BONUS + (TITLED_BONUS if entry else 0.0)
             if stale(sentence.text):
                 on_topic -= STALE_PENALTY
             score = sentence.score + nudge + OVERLAP_WEIGHT * overlap + on_topic

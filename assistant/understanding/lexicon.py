@@ -356,7 +356,9 @@ IMPORTANCE = re.compile(
 DOWNPLAY = re.compile(
     r"\b(?:don't|do not|doesn't|does not|don't really|not) (?:care|worry|mind)\b|\b(?:isn't|is not|aren't|are not|"
     r"not) (?:a |an |our |that )?(?:big |major |real |top |high )?(?:concern|priority|issue|problem|deal)"
-    r"|\bmatter(?:s|ed)? (?:less|little|not)\b|\b(?:least|low) (?:priority|concern)\b|\bless important\b"
+    r"|\bmatter(?:s|ed)? (?:less|little|not)\b|\b(?:least|low|lower|less of a|minor) (?:priority|concern)\b"
+    r"|\b(?:less|not as) (?:important|critical|crucial|pressing)\b|\bcared? less\b"
+    r"|\b(?:were|was|is|are) no (?:issue|concern|object|problem|constraint)\b"
     r"|\bcare (?:little|less|very little|not much|hardly at all) about\b|\b(?:barely|hardly|rarely) (?:care|worry)\b"
     r"|\bnot (?:too|very|that|really|overly|particularly) (?:worried|concerned|bothered|sensitive|important)\b"
     r"|\b(?:is|are) (?:secondary|a nice[- ]to[- ]have|negligible)\b|\bcan (?:live|cope) with (?:some |more |higher )?"
@@ -401,6 +403,11 @@ _SUPERLATIVES = (  # what a question asks a mode to excel at (not "the latest re
     r"(?:most|least) (?:secure|mature|efficient|stable|performant|scalable|reliable|proven|lightweight|expensive|"
     r"complex|resource[- ]hungry)|fastest|cheapest|safest|simplest|easiest|lightest|smallest|leanest|strongest|"
     r"quickest|lowest[- ]\w+|highest[- ]\w+"
+)
+# Asking for advice, not for a fact: "should we ...", "is it worth ...", "would you ..."
+ADVICE = re.compile(
+    r"\b(?:should|shall|ought|worth|recommend\w*|advis\w*|suggest\w*|makes? sense|good (?:idea|fit|choice)|wise|"
+    r"better off|right (?:choice|call|fit))\b"
 )
 RECOMMEND = _rx(
     r"\b(?:which|what) (?:\w+ )?(?:mode|data[- ]?plane|option|model|approach|architecture|mesh|one|setup|deployment)"
@@ -527,6 +534,7 @@ SIDES = re.compile(
 )
 _SIDE_GROUPS = [("first", "second"), ("left", "right"), ("one", "two")]
 _CLAUSE_END = re.compile(r"\s*(?:[:;?!,(]|\s[-–—]\s|\.(?:\s|$))")
+_ARTICLE = re.compile(r"^(?:an?|the)\s+", re.IGNORECASE)
 _QUESTION_OPENING = re.compile(r"^(?:(?:so|ok|okay|and|but|what's|what is|whats|is|are|the)\s+)+")
 # Markup a reader never sees, which only a model would read: an HTML comment is never part of a question.
 HIDDEN_MARKUP = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
@@ -627,7 +635,19 @@ def sides(text: str) -> tuple[str, str] | None:
     first = _CLAUSE_END.split(first)[-1]  # "quick one: X vs Y" -> "X"
     first = _QUESTION_OPENING.sub("", first.strip())
     second = _CLAUSE_END.split(second, maxsplit=1)[0].strip()  # "Y: who does what?" -> "Y"
-    return (first, second) if first and second else None
+    return (_with_shared_head(first, second), second) if first and second else None
+
+
+def _with_shared_head(first: str, second: str) -> str:
+    """`first` completed by the component that ends `second` when the two are modifiers of one head: "an L4 and
+    an L7 AuthorizationPolicy" sets an L4 AuthorizationPolicy against an L7 one. A first side that names
+    something itself ("ztunnel vs a namespace waypoint") stands as written."""
+    modifier = _ARTICLE.sub("", first)
+    words = _ARTICLE.sub("", second).split()
+    if len(modifier.split()) != 1 or len(words) < 2 or find_components(first.lower()) or find_modes(first.lower()):
+        return first
+    head = " ".join(words[1:])
+    return f"{modifier} {head}" if find_components(head.lower()) else first
 
 
 def find_dimensions(text: str) -> list[Dimension]:
@@ -661,7 +681,7 @@ def phrase_requirements(sentence: str) -> tuple[dict[str, Any], list[str]]:
         matches = list(phrase.pattern.finditer(sentence))
         if not matches:
             continue
-        # "we'll move those VMs into k8s and have no VMs left": any mention negated negates the phrase
+        # "the VMs get retired, so no VMs after that": any mention negated negates the phrase
         negated = phrase.negated is not None and any(
             NEGATION.search(sentence[: match.start()][-40:]) is not None for match in matches
         )
@@ -689,8 +709,10 @@ def stance_requirements(clause: str, sentence: str) -> dict[str, Any]:
     `sentence` (which may hold the first person: "we care little about latency but a lot about cost"). Each topic
     takes the nearest stance word: "care little about latency" lowers latency, "a lot about cost" raises cost; a
     topic after "than" takes the opposite of a stance before it ("latency matters less than cost")."""
-    if not FIRST_PERSON.search(sentence) and not re.search(
-        r"\b(?:matter(?:s|ed)?|priority|critical|crucial)\b", clause
+    if (
+        not FIRST_PERSON.search(sentence)
+        and not re.search(r"\b(?:matter(?:s|ed)?|priority|critical|crucial)\b", clause)
+        and not DOWNPLAY.search(clause)
     ):
         return {}
     downplayed = [match.span() for match in DOWNPLAY.finditer(clause)]

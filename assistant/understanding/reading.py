@@ -3,7 +3,7 @@
 The conversation's state is rebuilt by replaying its user turns: each earlier turn is read the way it was read
 when it was asked, and `outcome` (given by the responder, which owns the rule layer) says what its answer
 established (a ranking, the modes it was about). Follow-ups resolve against that structure ("the runner-up",
-"that one", "what if security mattered less?"), never against the assistant's text.
+"that one", "and if cost were no object?"), never against the assistant's text.
 """
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ Familiarity = Callable[[str], Familiar]
 
 FAMILIAR_SHARE = 0.75  # of the question's content words known to the corpus: then it is in the domain
 # A question with no mesh word and fewer familiar words is answered only when the phrasings leave no doubt about
-# its kind ("give me a summary of the trade-offs"); "G1 or ZGC for a Java service?" is not.
-# Naming a rated dimension or a year lowers the bar ("which of the four is weakest on security?").
+# its kind ("give me a summary of the trade-offs"); "which index type suits a busy Postgres table?" is not.
+# Naming a rated dimension or a year lowers the bar ("which mode scores lowest on security?").
 SURE_KIND, SURE_RECORDED, SURE_FAMILIAR = 0.9, 0.5, 0.5
 INJECTION_CONFIDENCE = 0.6  # a sentence the labelled phrasings read as an injection this surely is dropped
 FOLLOW_CONFIDENCE = 0.5  # below this, an elliptical follow-up keeps the kind of the question before
@@ -141,7 +141,8 @@ def _read_turn(
 ) -> Reading:
     """One turn read in the light of the outcome before it; without vectors (an old turn), by keywords only.
     `own`: the vector of the turn's own words when `question` completes them from the turn before ("why?"): its
-    kind is theirs when they say it clearly enough, or when they are nothing but question words ("why?")."""
+    kind is theirs when they say it clearly enough, or when they are nothing but question words ("why?"), unless
+    it is "out of scope": words that complete a question from the turn before cannot take it out of the domain."""
     signals = list(turn.signals)
     guess: KindGuess | None = None
     clauses: list[tuple[Span, Vectors]] = []
@@ -159,7 +160,8 @@ def _read_turn(
         guess = models.kinds.guess(vector, evidence(turn)) if not turn.empty else None
         if own is not None and guess is not None:
             said = models.kinds.guess(own, evidence(turn))
-            guess = said if said.confidence >= FOLLOW_CONFIDENCE or not terms(turn.text) else guess
+            said_enough = said.confidence >= FOLLOW_CONFIDENCE or not terms(turn.text)
+            guess = said if said_enough and said.kind is not Kind.OUT_OF_SCOPE else guess
     hypothetical = guess is not None and guess.kind is Kind.WHAT_IF  # "what if half were gRPC?" states a platform
     supposing = hypothetical and guess is not None and guess.confidence >= FOLLOW_CONFIDENCE  # not "what about it?"
     stated = _stated(turn, clauses, models.requirements, signals, hypothetical=hypothetical, supposing=supposing)
@@ -168,7 +170,7 @@ def _read_turn(
     reading_modes, reference = _modes(turn, kind, state)
     components = tuple(turn.components)
     if not components and not turn.modes and state is not None and (turn.refers_back or turn.elliptical):
-        components = state.components  # "how do we upgrade it?" after "what is ztunnel?"
+        components = state.components  # "and its upgrades?" after "what is ztunnel?"
     requirements = before.merged(parse_requirements(stated)) if kind is not Kind.INJECTION else before
     dimensions = tuple(turn.dimensions) or (state.dimensions if state is not None and turn.elliptical else ())
     asked = [mode for mode in turn.modes if not _merely_run(mode, stated)]
@@ -316,12 +318,13 @@ def _kind(
     if kind is Kind.RANK and stated:
         kind = Kind.RECOMMEND  # "which is cheapest for us, a bank?": a ranking for their own situation
     if kind is Kind.RECOMMEND and recommending and stated:
-        kind = Kind.WHAT_IF  # "and we're really squeezed on memory": the ranking again, with what moved
+        kind = Kind.WHAT_IF  # "and memory is tight for us too": the ranking again, with what moved
     if kind is Kind.CHANGES and not (lexicon.YEAR.search(turn.text) or lexicon.RECENT.search(turn.text.lower())):
         kind = guess.runner_up if guess is not None else Kind.OVERVIEW  # a change with no period: an explanation
     if kind is Kind.DIFFERENCE and len(turn.modes) >= 2 and len(turn.components) < 2:
         kind = Kind.COMPARE  # the difference between two modes is their comparison
-    if kind is Kind.POLAR and stated and len(turn.modes) == 1 and not (turn.features or turn.components):
+    advice = lexicon.ADVICE.search(turn.text.lower()) is not None  # not "can our Java services go proxyless?"
+    if kind is Kind.POLAR and stated and advice and len(turn.modes) == 1 and not (turn.features or turn.components):
         kind = Kind.RECOMMEND  # "should a team of three use sidecars?": the rule layer's verdict, for them
     recorded = bool(turn.dimensions) or lexicon.YEAR.search(turn.text) is not None  # what the sources rate or date
     in_domain = (
@@ -338,10 +341,11 @@ def _kind(
 
 
 def _continued(state: Outcome, stated: dict[str, Any]) -> Kind:
-    """The kind of an elliptical follow-up: a comparison or ranking goes on as one; after a recommendation, a
-    stated change re-ranks and anything else asks about the pick; otherwise the same kind again."""
+    """The kind of an elliptical follow-up: a comparison or ranking goes on as one, unless the turn describes a
+    platform (then it asks for a recommendation); after a recommendation, a stated change re-ranks and anything
+    else asks about the pick; otherwise the same kind again."""
     if state.kind in (Kind.COMPARE, Kind.RANK, Kind.TRADEOFFS):
-        return Kind.COMPARE
+        return Kind.RECOMMEND if stated else Kind.COMPARE
     if state.kind in RECOMMENDING:
         return Kind.WHAT_IF if stated else Kind.OVERVIEW
     return state.kind

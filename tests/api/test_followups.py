@@ -73,7 +73,7 @@ def test_what_if_questions_re_rank_with_the_one_change(
     live_api: LiveServer, after_bank: tuple[list[dict[str, str]], list[Mode]]
 ) -> None:
     history, _ = after_bank
-    less = ask(live_api, "What if security mattered less?", history)
+    less = ask(live_api, "Suppose security were a lower priority?", history)
     assert less["kind"] == "what_if" and less["requirements"]["security"] == "low"
     assert less["requirements"]["regulated"] is True  # the rest of the conversation still holds
     vms = ask(live_api, "and if we also had VMs?", history)
@@ -99,9 +99,9 @@ def test_and_on_cost_continues_a_comparison_and_asks_about_a_pick(
 def test_a_follow_up_to_an_explanation_keeps_its_subject(live_api: LiveServer) -> None:
     explained = ask(live_api, EXPLAINED, [])
     history = [{"role": "user", "content": EXPLAINED}, {"role": "assistant", "content": explained["text"]}]
-    answer = ask(live_api, "how do we upgrade it without dropping connections?", history)
+    answer = ask(live_api, "how is it upgraded while live traffic keeps flowing?", history)
     assert answer["modes"] == ["ambient"] and "ztunnel" in answer["resolved_question"]
-    assert completion(live_api, "how do we upgrade it without dropping connections?", history) == answer["text"]
+    assert completion(live_api, "how is it upgraded while live traffic keeps flowing?", history) == answer["text"]
 
 
 def test_the_assistant_text_is_not_read(live_api: LiveServer) -> None:
