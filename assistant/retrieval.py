@@ -172,6 +172,14 @@ class Retriever:
         """The chunks of `doc_id`'s `section` (heading path), in id order."""
         return [s.chunk for s in self._snapshot.chunks if s.chunk.doc_id == doc_id and s.chunk.section == section]
 
+    def section_sentences(self, chunk: Chunk) -> list[tuple[Chunk, str]]:
+        """Every sentence (as answers quote it) of the section `chunk` belongs to, each with its own chunk: a long
+        section is split over several chunks."""
+        sentences = self._snapshot.sentence_texts
+        return [
+            (part, text) for part in self.section_chunks(chunk.doc_id, chunk.section) for text in sentences[part.id]
+        ]
+
     def sentence_in(self, doc_id: str, section: str, pattern: re.Pattern[str]) -> tuple[Chunk, str] | None:
         """The first sentence (as answers quote it) of `doc_id`'s `section` that `pattern` finds, and its chunk."""
         sentences = self._snapshot.sentence_texts

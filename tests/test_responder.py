@@ -572,3 +572,13 @@ def test_an_answer_that_quotes_a_superseded_statement_says_so_and_cites_the_newe
 def test_an_answer_quoting_only_current_statements_has_no_superseded_note(service: Service) -> None:
     answer = service.ask("When did ambient mode become generally available?")
     assert not answer.refused and "Superseded" not in answer.text
+
+
+def test_a_procedure_gives_the_numbered_steps_of_a_section_split_over_chunks_in_order(service: Service) -> None:
+    answer = service.ask("Which steps does a Go workload need to run as proxyless gRPC under Istio?")
+    assert answer.kind is Kind.PROCEDURE and answer.text.startswith("The steps, as ")
+    openings = ["Build the client and server", "Dial targets", "Create the server", "Annotate the pod template"]
+    places = [answer.text.find(opening) for opening in openings]
+    assert -1 not in places and places == sorted(places)  # step 1 to 4 in their order
+    steps_cited = [c for c in answer.citations if any(opening in c.snippet for opening in openings)]
+    assert len({c.chunk_id for c in steps_cited}) >= 2 and len({c.section for c in steps_cited}) == 1

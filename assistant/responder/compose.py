@@ -458,25 +458,38 @@ class Composer:
         return Draft("\n".join(lines), book.citations(), book.chunks, False, confidence(0.75))
 
     # how to do it ----------------------------------------------------------------------------------------
-    def procedure(self, reading: Reading, passages: Sequence[Passage], weights: Mapping[str, float]) -> Draft:
-        """The ordered steps of the passage that best answers the question (its numbered items), else the best
-        sentences."""
+    def procedure(
+        self,
+        reading: Reading,
+        passages: Sequence[Passage],
+        weights: Mapping[str, float],
+        section_of: Callable[[Chunk], Sequence[tuple[Chunk, str]]],
+    ) -> Draft:
+        """The numbered steps of the section that best answers the question, in their order (a section split over
+        several chunks is read whole through `section_of`): of the sections whose best sentence comes within
+        STEP_MARGIN of the best sentence retrieved, the closest that has steps. Without one, the best sentences."""
         picked = select_sentences(passages, reading, weights, stale=self.stale)
         if not picked or answerability(picked, weights) < ANSWER_BAR:
             return fixed(UNKNOWN_TEXT, refused=True, score=0.2)
-        for passage, _, _ in picked[:2]:
-            steps = [s.text for s in passage.sentences if _STEP.match(s.text)]
+        sections: dict[tuple[str, str], tuple[float, Passage]] = {}
+        for passage in passages:
+            closest = max((sentence.score for sentence in passage.sentences), default=0.0)
+            key = (passage.chunk.doc_id, passage.chunk.section)
+            if key not in sections or closest > sections[key][0]:
+                sections[key] = (closest, passage)
+        best = max((closest for closest, _ in sections.values()), default=0.0)
+        for closest, passage in sorted(sections.values(), key=lambda found: -found[0]):  # stable: ties keep rank
+            if closest < best - STEP_MARGIN:
+                break
+            steps = _numbered_steps(section_of(passage.chunk))
             if len(steps) >= 2:
-                marker = ""
                 book = CitationBook()
-                lines = []
-                for step in steps[:MAX_STEPS]:
-                    marker = book.cite(passage.chunk, quote=step)
-                    lines.append(attach(step, marker))
-                lead = f"The steps, as {passage.chunk.title} gives them:"
-                text = lead + "\n" + "\n".join(lines)
+                lines = [attach(step, book.cite(chunk, quote=step)) for chunk, step in steps[:MAX_STEPS]]
+                text = f"The steps, as {passage.chunk.title} gives them:\n" + "\n".join(lines)
                 draft = Draft(text, book.citations(), book.chunks, False, confidence(0.8))
-                return self._with_evidence(draft, book, reading, [p for p in passages if p is not passage], weights)
+                cited = {chunk.id for chunk in book.chunks}
+                rest = [p for p in passages if p.chunk.id not in cited]
+                return self._with_evidence(draft, book, reading, rest, weights)
         return self.explain(reading, passages, weights)
 
     def _with_evidence(
@@ -524,8 +537,10 @@ VERDICTS: dict[FeatureStatus, str] = {  # a matrix cell as the first word of a y
 }
 RATED = {4: "Yes", 3: "Partly", 2: "Not really"}  # a rating of 4-5, 3 or 1-2 as a yes-or-no verdict
 _CONTRAST = re.compile(r"\b(?:whereas|unlike|while|instead of|rather than|by contrast|in contrast)\b|, but\b")
-_STEP = re.compile(r"^\s*\d+\.\s")  # a numbered item: one step of a procedure
+_STEP = re.compile(r"^\s*(\d+)\.\s+(.*)$", re.MULTILINE)  # a numbered item of a text: one step of a procedure
+STEP_PREFIX = 24  # the characters of a sentence that must open an item (the item may go on with more sentences)
 MAX_STEPS = 8
+STEP_MARGIN = 0.05  # how far below the best sentence a section's best may be for its steps to answer instead
 SIDE_CANDIDATES = 12  # sentences weighed for each side of a difference
 
 
@@ -543,6 +558,18 @@ def _what_moved(reading: Reading, rec: Recommendation) -> str:
     dropped = [m for m in before if m not in after]
     lead = f"With that change the ranking moves from {order(before)} to {order(after)}"
     return lead + (f" ({order(dropped)} now excluded)." if dropped else ".")
+
+
+def _numbered_steps(sentences: Sequence[tuple[Chunk, str]]) -> list[tuple[Chunk, str]]:
+    """The sentences of `sentences` that open a numbered item of their chunk's text ("3. Create the server ..."),
+    in the order of the numbers (each number once)."""
+    steps: dict[int, tuple[Chunk, str]] = {}
+    items = {chunk.id: [(m[1], m[2]) for m in _STEP.finditer(chunk.text)] for chunk, _ in sentences}
+    for chunk, text in sentences:
+        number = next((int(n) for n, item in items[chunk.id] if item.startswith(text[:STEP_PREFIX])), None)
+        if number is not None:
+            steps.setdefault(number, (chunk, text))
+    return [steps[number] for number in sorted(steps)]
 
 
 def _defining(

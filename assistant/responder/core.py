@@ -369,7 +369,8 @@ class Responder:
     def _procedure(self, reading: Reading, vector: Vectors) -> Handled:
         """The ordered steps the sources give."""
         passages, weights = self._passages(reading, vector)
-        return Handled(self.composer.procedure(reading, passages, weights), passages)
+        draft = self.composer.procedure(reading, passages, weights, self.retriever.section_sentences)
+        return Handled(draft, passages, {chunk.id for chunk in draft.cited})
 
     def _check(self, draft: Draft, allowed: set[str]) -> None:
         chunks = {chunk.id: chunk for chunk in draft.cited}
