@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import threading
 import time
 import uuid
@@ -99,8 +101,11 @@ class Service:
             return self._responder
 
     def warm_up(self) -> None:
-        """Load the model, open the index and prepare the responder now rather than on the first question."""
-        _ = self.responder
+        """Load the model, open the index and prepare the responder now rather than on the first question; when
+        that loaded something (the first call, a new index generation), hand back the memory loading freed."""
+        before = self._responder
+        if self.responder is not before:
+            _trim_heap()
 
     # operations -------------------------------------------------------------------------------------------
     def modes(self) -> list[dict[str, str]]:
@@ -349,3 +354,10 @@ def _served(cached: Answer, started: float) -> Answer:
     """A cached answer under a new id (feedback names one answer), timed as served."""
     elapsed = round((time.perf_counter() - started) * 1000, 3)
     return cached.model_copy(update={"id": uuid.uuid4().hex, "timings": {"cache": elapsed, "total": elapsed}})
+
+
+def _trim_heap() -> None:
+    """glibc keeps the heap freed by loading (Chroma's reader, the records parsed from it, the fit's arrays: about
+    30 MB) for reuse, and a server would carry it for life: malloc_trim returns it. A no-op without glibc."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)

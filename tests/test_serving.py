@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -105,3 +106,25 @@ def test_export_model_refuses_a_model_onnx_runtime_cannot_run_alone(tmp_path: Pa
     )
     assert result.exit_code != 0 and isinstance(result.exception, ConfigError)
     assert "mean Pooling" in result.exception.message and not (tmp_path / "out").exists()
+
+
+# What a server holds: modules it never needs stay out of its memory (issue 16's RSS target) -------------------------
+NEVER_SERVED = ("torch", "sklearn", "pandas", "pyarrow", "sqlalchemy", "redis", "mcp", "langchain.chat_models")
+HELD = """
+import sys
+from assistant.api import create_app
+create_app().state.service.warm_up()
+print(" ".join(name for name in sys.argv[1:] if name in sys.modules))
+"""
+
+
+@pytest.mark.slow
+def test_a_ready_server_holds_neither_torch_nor_scikit_learn_nor_what_it_was_not_asked_for(built_index: Path) -> None:
+    """The model loaded, the index open and the kind model fitted (in a child process): none of these loaded.
+    SQLAlchemy comes with the first feedback, the MCP SDK with the first MCP request, redis with a Redis URL and
+    LangChain's chat models with ASSISTANT_LLM."""
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(built_index)}
+    held = subprocess.run(
+        [sys.executable, "-c", HELD, *NEVER_SERVED], env=env, capture_output=True, text=True, check=True
+    )  # fmt: skip
+    assert held.stdout.split() == []

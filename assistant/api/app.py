@@ -18,7 +18,7 @@ from assistant.api.contract import state_contract
 from assistant.api.deps import known_query_only
 from assistant.api.examples import add_examples
 from assistant.api.gate import Gate
-from assistant.api.mcp import McpPath, mount_mcp
+from assistant.api.mcp_http import McpPath, mount_mcp
 from assistant.api.middleware import RequestContext
 from assistant.api.observability import Metrics, configure_logging
 from assistant.api.openai_errors import OpenAIErrors

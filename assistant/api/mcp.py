@@ -7,28 +7,25 @@ text for the model to read; answers and recommendations carry their citations wi
 
 Two transports: stdio (`assistant mcp`, for a local client's configuration) and streamable HTTP at `/mcp` on the
 API. Over HTTP the server is stateless and answers JSON, so any replica serves any request; `/mcp` is served as
-`/v1/mcp` inside, where the gate authenticates and rate-limits it like every other `/v1` route.
+`/v1/mcp` inside, where the gate authenticates and rate-limits it like every other `/v1` route (mcp_http.py mounts
+it and imports this module on the first MCP request).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
 import mcp_types as types
-from fastapi import FastAPI
 from mcp.server import Server
 from mcp.server.context import ServerRequestContext
 from mcp.server.stdio import stdio_server
-from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import BaseModel, ValidationError
-from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from assistant import __version__
 from assistant.api.models import (
@@ -44,8 +41,6 @@ from assistant.domain.answers import Answer
 from assistant.errors import AssistantError
 from assistant.service import Service
 
-PATH = "/mcp"
-GATED_PATH = "/v1/mcp"  # where the gate sees it
 LOOPBACK_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
 INSTRUCTIONS = """Cited advice on choosing a service-mesh data plane: sidecar (Istio's Envoy per pod), ambient
 (Istio's ztunnel per node plus waypoints), cilium (eBPF, a shared per-node Envoy) or grpc (proxyless). Use
@@ -228,34 +223,13 @@ async def serve_stdio(service: Service) -> None:
         await server.run(read_stream, write_stream, server.create_initialization_options())
 
 
-# Streamable HTTP on the API -----------------------------------------------------------------------------------
-def mount_mcp(app: FastAPI, settings: Settings, service: Service) -> Callable[[], AbstractAsyncContextManager[None]]:
-    """Serve MCP at /mcp (as /v1/mcp, behind the gate); the returned context manager runs its session manager and
-    belongs in the app's lifespan."""
+# Streamable HTTP on the API (mounted by mcp_http.py) ----------------------------------------------------------
+def make_session_manager(settings: Settings, service: Service) -> StreamableHTTPSessionManager:
+    """Stateless, JSON-answering streamable HTTP: any replica serves any request."""
     # Without keys the API listens on loopback only: then Host must name loopback too (DNS rebinding).
     loopback_only = not settings.api_keys and settings.auth == "keys"
     security = TransportSecuritySettings(enable_dns_rebinding_protection=loopback_only, allowed_hosts=LOOPBACK_HOSTS)
-    manager = StreamableHTTPSessionManager(
+    return StreamableHTTPSessionManager(
         app=make_mcp_server(service), json_response=True, stateless=True, security_settings=security,
         max_request_body_size=settings.max_body_bytes,
     )  # fmt: skip
-    app.router.routes.append(Route(GATED_PATH, endpoint=StreamableHTTPASGIApp(manager), include_in_schema=False))
-
-    @asynccontextmanager
-    async def running() -> AsyncIterator[None]:
-        async with manager.run():
-            yield
-
-    return running
-
-
-class McpPath:
-    """ASGI middleware, outside the gate: /mcp is served as /v1/mcp, so the gate admits it like any /v1 route."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == PATH:
-            scope = {**scope, "path": GATED_PATH, "raw_path": GATED_PATH.encode()}
-        await self.app(scope, receive, send)

@@ -12,11 +12,12 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Literal, Protocol
-
-import redis
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from assistant.config import Settings
+
+if TYPE_CHECKING:
+    import redis
 
 KEEP_SECONDS = 24 * 3600  # Slack retries for an hour at most; signed requests expire after 5 minutes
 ANSWER_SECONDS = 90 * 24 * 3600  # how long an answer's feedback buttons count
@@ -52,7 +53,9 @@ class SlackLedger:
 
 class RedisMemory:
     def __init__(self, url: str) -> None:
-        self._redis = redis.Redis.from_url(url)
+        import redis  # only where a Redis is configured (7 MB a single process does without)
+
+        self._redis: redis.Redis = redis.Redis.from_url(url)
 
     def add(self, kind: Kind, key: str) -> bool:
         return bool(self._redis.set(f"{REDIS_PREFIX}{kind}:{key}", b"1", nx=True, ex=KEEP[kind]))
