@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import logging
 import math
 from collections.abc import Iterator, Sequence
 from email.message import Message as MimeHeader
@@ -21,8 +22,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from assistant.api.errors import error_response, invalid_request
 from assistant.api.rate_limits import RateLimit, make_storage
 from assistant.config import Settings
+from assistant.errors import UnavailableError
 
 PREFIX = "/v1/"
+log = logging.getLogger("assistant.api")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -42,7 +45,11 @@ class Gate:
             return
         headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
         address = client_address(scope, headers.get("x-forwarded-for", ""), self.settings.trusted_proxies)
-        client, refused = await self._admit(address, headers.get("authorization", ""))
+        try:
+            client, refused = await self._admit(address, headers.get("authorization", ""))
+        except UnavailableError as exc:  # the shared rate limits' Redis is down
+            log.warning("refused: %s", exc.message)
+            client, refused = "", error_response(503, exc.code, exc.message, exc.hint)
         if refused is None and is_json(headers.get("content-type", "")):
             body, receive = await _buffered(receive)
             refused = _checked_json(body)

@@ -3,6 +3,7 @@ through a real PostgreSQL (feedback) and a real Redis (rate limits, Slack's deli
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -19,11 +20,15 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+import redis
+from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 
+from assistant.config import Settings
+from assistant.service import Service
 from tests.api.test_slack import SECRET, TOKEN, button_click, dm, event, signature_headers
 from tests.databases import postgres, redis_server
-from tests.live import free_port, process
+from tests.live import free_port, process, serve
 from tests.slack_fake import JSON, FakeSlack
 
 pytestmark = pytest.mark.slow
@@ -208,3 +213,18 @@ def _pid_serving(port: int) -> int:
         except OSError:
             continue  # a process that has gone since the listing
     raise AssertionError(f"no process serves port {port}")
+
+
+def test_a_replica_whose_redis_is_gone_answers_503_saying_so(built_index: Path, service: Service) -> None:
+    """Rate limits cannot be counted without the shared Redis: 503 with what to check, never a 500."""
+    with redis_server() as redis_url:
+        settings = Settings(_env_file=None, data_dir=built_index, redis_url=SecretStr(redis_url))
+        with serve(settings, service) as live:
+            assert httpx.get(f"{live.url}/v1/modes").status_code == 200
+            stop = redis.Redis.from_url(redis_url)
+            with contextlib.suppress(redis.ConnectionError):
+                stop.shutdown(nosave=True)
+            gone = httpx.get(f"{live.url}/v1/modes")
+            assert gone.status_code == 503 and gone.json()["error"]["code"] == "unavailable"
+            assert "ASSISTANT_REDIS_URL" in gone.json()["error"]["hint"]
+            assert httpx.get(f"{live.url}/healthz").status_code == 200  # probes outside /v1 still answer
