@@ -632,3 +632,17 @@ def test_a_capability_question_about_our_services_is_polar_and_advice_is_a_recom
 )
 def test_two_modifiers_of_one_component_are_two_sides_of_it(question: str, expected: tuple[str, str]) -> None:
     assert lexicon.sides(question) == expected
+
+
+def test_a_negated_topic_takes_no_stance_from_a_neighbouring_word() -> None:
+    clause = "latency-critical payments gateway, no compliance scope"
+    assert lexicon.stance_requirements(clause, clause) == {"performance": "high"}
+
+
+def test_a_what_if_that_states_a_fact_raises_no_priority_for_the_words_it_uses(service: Service) -> None:
+    history = [
+        {"role": "user", "content": "Pods here must never be restarted to join a mesh. What fits?"},
+        {"role": "assistant", "content": "Ambient fits."},
+    ]
+    stated = read(service, "and if we were allowed to restart them now?", history).stated_now.stated()
+    assert stated.get("no_restarts") is False and "simplicity" not in stated

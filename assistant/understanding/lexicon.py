@@ -337,7 +337,7 @@ PHRASES: list[Phrase] = [
     Phrase(
         "restarts-ok",
         _rx(
-            r"\b(?:we|i) (?:can|could|may|are allowed to|are able to) (?:\w+ )?restart\b",
+            r"\b(?:we|i) (?:can|could|may|(?:are|were) (?:allowed|able) to) (?:\w+ )?restart\b",
             r"\b(?:can|may|are allowed to) (?:freely )?restart (?:pods|workloads)\b|\brestarts are (?:fine|ok|okay)\b",
         ),
         {"no_restarts": False},
@@ -728,12 +728,15 @@ def stance_requirements(clause: str, sentence: str) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for priority, topic in STANCE_TOPICS.items():
         match = topic.search(clause)
-        if match is not None:
+        if match is not None and _NEGATED_TOPIC.search(clause[: match.start()]) is None:  # "no compliance scope"
             span, level = min(stances, key=lambda stance: (_gap(match.span(), stance[0]), stance[1] != "low"))
             if than is not None and span[1] <= than.start() < match.start():
                 level = "high" if level == "low" else "low"
             found[priority.value] = level
     return found
+
+
+_NEGATED_TOPIC = re.compile(r"\b(?:no|not|without|zero)\s+(?:real\s+|strict\s+|special\s+)?$")
 
 
 def _gap(a: tuple[int, int], b: tuple[int, int]) -> int:

@@ -252,7 +252,8 @@ def _stated(
 ) -> dict[str, Any]:
     """What the turn states about the user's platform: the keyword rules' reading, then the nearest labelled
     clause of each clause that describes the platform (not a question about a mode, unless the question
-    supposes a platform: `hypothetical`); a clear supposition (`supposing`) raises the dimensions it names."""
+    supposes a platform: `hypothetical`); a clear supposition (`supposing`) that states nothing else raises the
+    dimensions it names."""
     stated = dict(turn.stated)
     if clauses:
         spans = [span for span, _ in clauses]
@@ -264,7 +265,8 @@ def _stated(
                 if name not in stated:
                     stated[name] = value
                     signals.append(f"example:{name}={value}:{score:.2f}:{turn.text[span[0] : span[1]]!r}")
-    for dimension in turn.dimensions if supposing else ():  # "what if it had to be as proven as possible?"
+    supposed = turn.dimensions if supposing and not stated else []  # "what if restarts were fine?" states a fact
+    for dimension in supposed:  # "what if it had to be as proven as possible?": nothing stated but a dimension
         priority = DIMENSION_PRIORITIES[dimension].value
         if priority not in stated:
             stated[priority] = "high"
