@@ -582,3 +582,16 @@ def test_a_procedure_gives_the_numbered_steps_of_a_section_split_over_chunks_in_
     assert -1 not in places and places == sorted(places)  # step 1 to 4 in their order
     steps_cited = [c for c in answer.citations if any(opening in c.snippet for opening in openings)]
     assert len({c.chunk_id for c in steps_cited}) >= 2 and len({c.section for c in steps_cited}) == 1
+
+
+@pytest.mark.parametrize(
+    ("question", "lowest"),
+    [("Which data plane is the least mature?", True), ("Which data plane is the most mature?", False)],
+)
+def test_a_superlative_names_the_end_of_the_table_it_asks_for(service: Service, question: str, lowest: bool) -> None:
+    answer = service.ask(question)
+    ratings = service.responder.ratings
+    scores = {mode: ratings.rating(mode, Dimension.MATURITY).score for mode in Mode}
+    end = (min if lowest else max)(scores.values())
+    named = " and ".join(mode.label for mode in Mode if scores[mode] == end)
+    assert f"{'Lowest' if lowest else 'Highest'} rated on maturity: {named}." in answer.text

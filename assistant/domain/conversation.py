@@ -104,6 +104,7 @@ class Reading:
     topic: tuple[str, ...] = ()  # what an overview asks about beyond modes as wholes: "ambient multicluster"
     focus: Mode | None = None  # "why not ambient?", "should we use sidecars?": the mode the user asks about
     aspects: tuple[Aspect, ...] = ()  # "what are the downsides of ambient?": its weak points
+    lowest: bool = False  # a superlative at the bad end ("which is least secure?"): the lowest rated is the answer
     reference: tuple[str, Mode] | None = None  # ("the runner-up", Mode.AMBIENT)
     previous: Outcome | None = None  # the answer before, when the question follows up on it
     confidence: float = 1.0  # of the kind

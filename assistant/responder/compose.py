@@ -212,11 +212,12 @@ class Composer:
             rows.append(f"| {label} | " + " | ".join(cells) + " |")
         parts = ["\n".join(rows)]
         leaders = []
+        end = min if reading.lowest else max  # "which is least secure?" asks for the bottom of the table
         for dimension in dimensions:
-            best = max(self.ratings.rating(m, dimension).score for m in modes)
+            best = end(self.ratings.rating(m, dimension).score for m in modes)
             names = [m.label for m in modes if self.ratings.rating(m, dimension).score == best]
             leaders.append(f"{self.ratings.dimensions[dimension].label.lower()}: {' and '.join(names)}")
-        parts.append("Highest rated on " + "; ".join(leaders) + ".")
+        parts.append(("Lowest" if reading.lowest else "Highest") + " rated on " + "; ".join(leaders) + ".")
         lines = []
         for mode in modes:
             for dimension, role in self._explaining_dimensions(mode, dimensions):

@@ -77,7 +77,7 @@ DIMENSION_PATTERNS: list[tuple[Dimension, re.Pattern[str]]] = [
     (
         Dimension.MATURITY,
         _rx(
-            r"\bmatur(?:e|ity)\b|\bproduction[- ]ready\b|\bready for production\b|\bstable\b|\bstability\b",
+            r"\bmatur(?:e|ity)\b|\bprod(?:uction)?[- ]ready\b|\bready for prod(?:uction)?\b|\bstable\b|\bstability\b",
             r"\bga\b|\bgenerally available\b|\bbeta\b|\balpha\b|\bexperimental\b|\bbattle[- ]tested\b",
             r"\bproven\b|\bdeprecat\w*|\broadmap\b|\bstatus\b|\bremov(?:ed|al)\b|\bgoing away\b|\bbuild on\b",
             r"\bbet on\b|\bfuture[- ]proof\b|\blong[- ]term\b|\bstill (?:maintained|recommended|viable|supported)\b",
@@ -447,6 +447,14 @@ SUPERLATIVE = re.compile(  # "which mode has the lowest latency?" (not "at the v
 )
 # A superlative ranks the modes only when they are its subject ("which mode has the lowest latency?"), not a way,
 # a release or anything else ("the fastest way to install Istio", "the release with the most CVEs").
+# A superlative at the bad end of a rated dimension: "the least secure", "worst for cross-AZ traffic", "the most
+# expensive" (not "the least memory" or "the lowest latency", which are the good end).
+LOWEST = re.compile(
+    r"\b(?:worst|weakest|poorest|slowest|heaviest|hardest|riskiest|least (?:secure|mature|efficient|stable|proven|"
+    r"performant|scalable|isolated|reliable)|most (?:expensive|costly|complex|complicated|painful|fragile|immature|"
+    r"insecure|resource[- ]hungry|hops)|highest (?:latency|overhead|cost|costs)|lowest (?:security|maturity|"
+    r"efficiency|rating|ratings|score|scores))\b"
+)
 MODES_AS_SUBJECT = re.compile(
     r"\b(?:modes?|options?|data ?planes?|approach(?:es)?|models?|choices?)\b|\bwhich (?:one|is|has)\b"
 )

@@ -197,6 +197,7 @@ def _read_turn(
         topic=_topic(turn, kind, known, models.kinds) if kind is Kind.OVERVIEW else (),
         focus=focus,
         aspects=aspects if kind in (Kind.TRADEOFFS, Kind.OVERVIEW) else (),
+        lowest=kind is Kind.RANK and lexicon.LOWEST.search(turn.text.lower()) is not None,
         reference=reference,
         previous=state if _follows_up(turn, kind) else None,
         confidence=confidence,
