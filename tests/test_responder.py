@@ -595,3 +595,20 @@ def test_a_superlative_names_the_end_of_the_table_it_asks_for(service: Service, 
     end = (min if lowest else max)(scores.values())
     named = " and ".join(mode.label for mode in Mode if scores[mode] == end)
     assert f"{'Lowest' if lowest else 'Highest'} rated on maturity: {named}." in answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "feature", "mode", "asked"),
+    [
+        ("Is Cilium's mutual authentication deprecated now?", "workload_authentication", Mode.CILIUM, "deprecated"),
+        ("is fault injection in ambient still experimental?", "fault_injection", Mode.AMBIENT, "experimental"),
+    ],
+)
+def test_a_question_about_a_status_is_answered_yes_or_no_by_the_cell(
+    service: Service, question: str, feature: str, mode: Mode, asked: str
+) -> None:
+    matrix = service.responder.ratings.features
+    assert matrix is not None
+    status = matrix.features[feature].modes[mode].status
+    expected = "Yes" if status.value == asked else f"No, it is {status.label}"
+    assert service.ask(question).text.startswith(f"{expected}: ")

@@ -396,6 +396,7 @@ class Composer:
         sources' best sentences. With neither, no verdict: what the sources say, or "I don't know"."""
         book = CitationBook()
         lines = []
+        asked = _asked_status(reading.resolved_question.lower())
         for name, mode in cells:  # cells are asked only of a corpus with a feature matrix
             feature = self.ratings.features.features[name] if self.ratings.features is not None else None
             if feature is None:
@@ -403,8 +404,9 @@ class Composer:
             cell = feature.modes[mode]
             said = f"{feature.label} with {mode.label}: {cell.status.label} since {cell.since}. {cell.note}"
             marker = self._cite_ref(book, feature_ref(name, mode), cell.note)
-            lines.append((VERDICTS[cell.status], attach(said, marker)))
-        for mode, dimension in [] if lines else itertools.product(reading.modes, reading.dimensions):
+            lines.append((_verdict(cell.status, asked), attach(said, marker)))
+        rated = not lines and not asked  # a 1-5 rating says nothing of "is it still beta?"
+        for mode, dimension in itertools.product(reading.modes, reading.dimensions) if rated else []:
             score = self.ratings.rating(mode, dimension).score
             lines.append((RATED[min(max(score, 2), 4)], self._rated(book, mode, dimension)))
         if not lines:
@@ -536,6 +538,27 @@ VERDICTS: dict[FeatureStatus, str] = {  # a matrix cell as the first word of a y
     FeatureStatus.NOT_APPLICABLE: "Not applicable",
     FeatureStatus.UNKNOWN: "The sources do not say",
 }
+# A question about a status other than support ("is it deprecated?", "still beta?") is answered yes when the cell
+# has that status; each pattern names the statuses that answer it.
+_ASKED_STATUSES = [
+    (re.compile(r"\b(?:deprecated|removed|going away|retired|end[- ]of[- ]life|eol)\b"), {FeatureStatus.DEPRECATED}),
+    (re.compile(r"\b(?:experimental|alpha|beta|preview)\b"), {FeatureStatus.EXPERIMENTAL}),
+]
+
+
+def _asked_status(question: str) -> frozenset[FeatureStatus]:
+    """The statuses a question asks about, when it asks about one other than support."""
+    return frozenset(status for pattern, statuses in _ASKED_STATUSES if pattern.search(question) for status in statuses)
+
+
+def _verdict(status: FeatureStatus, asked: AbstractSet[FeatureStatus]) -> str:
+    """A cell's status as the first words of the answer: to "is it supported?" by VERDICTS, to "is it
+    deprecated?" yes or no, with the status it has instead."""
+    if not asked or status is FeatureStatus.UNKNOWN:
+        return VERDICTS[status]
+    return "Yes" if status in asked else f"No, it is {status.label}"
+
+
 RATED = {4: "Yes", 3: "Partly", 2: "Not really"}  # a rating of 4-5, 3 or 1-2 as a yes-or-no verdict
 _CONTRAST = re.compile(r"\b(?:whereas|unlike|while|instead of|rather than|by contrast|in contrast)\b|, but\b")
 _STEP = re.compile(r"^\s*(\d+)\.\s+(.*)$", re.MULTILINE)  # a numbered item of a text: one step of a procedure
