@@ -3,8 +3,7 @@
 A multinomial logistic regression over the question's embedding (the one the product computes anyway) and the
 keyword rules' evidence (`analysis.evidence`: how the question opens, how many modes it names, whether it speaks
 of "us" ...), fitted when the responder starts (by scikit-learn in a child process: `kind_fitting`): lbfgs on fixed
-data is deterministic. New phrasings go into the
-YAML files, never into code.
+data is deterministic. New phrasings go into the YAML files, never into code.
 """
 
 from __future__ import annotations
