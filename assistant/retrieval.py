@@ -173,21 +173,19 @@ class Retriever:
         return [s.chunk for s in self._snapshot.chunks if s.chunk.doc_id == doc_id and s.chunk.section == section]
 
     def section_sentences(self, chunk: Chunk) -> list[tuple[Chunk, str]]:
-        """Every sentence (as answers quote it) of the section `chunk` belongs to, each with its own chunk: a long
-        section is split over several chunks."""
-        sentences = self._snapshot.sentence_texts
-        return [
-            (part, text) for part in self.section_chunks(chunk.doc_id, chunk.section) for text in sentences[part.id]
-        ]
+        """Every sentence of the section `chunk` belongs to: a long section is split over several chunks."""
+        return self._sentences_of(chunk.doc_id, chunk.section)
 
     def sentence_in(self, doc_id: str, section: str, pattern: re.Pattern[str]) -> tuple[Chunk, str] | None:
         """The first sentence (as answers quote it) of `doc_id`'s `section` that `pattern` finds, and its chunk."""
+        return next(
+            ((chunk, text) for chunk, text in self._sentences_of(doc_id, section) if pattern.search(text)), None
+        )
+
+    def _sentences_of(self, doc_id: str, section: str) -> list[tuple[Chunk, str]]:
+        """The sentences (as answers quote them) of `doc_id`'s `section`, each with its own chunk."""
         sentences = self._snapshot.sentence_texts
-        for chunk in self.section_chunks(doc_id, section):
-            found = next((s for s in sentences.get(chunk.id, ()) if pattern.search(s)), None)
-            if found is not None:
-                return chunk, found
-        return None
+        return [(chunk, text) for chunk in self.section_chunks(doc_id, section) for text in sentences.get(chunk.id, ())]
 
     # search -----------------------------------------------------------------------------------------------
     def embed(self, texts: Sequence[str]) -> Vectors:

@@ -205,8 +205,7 @@ def select_sentences(
         if wanted_modes and specific:
             nudge += 0.05 if chunk_modes & wanted_modes else -0.08
         heading = read_sentence(f"{passage.chunk.title} {passage.chunk.section}").words
-        named = read_sentence(passage.chunk.section.rsplit(" > ", 1)[-1]).words
-        entry = titled is not None and titled <= named and len(named - titled) <= 1
+        entry = titled is not None and _entry(passage.chunk.section, titled)
         for sentence in passage.sentences:
             read = read_sentence(sentence.text)
             if not read.eligible:
@@ -242,6 +241,12 @@ def select_sentences(
         said.append(sentence)
         used[passage.chunk.id] += 1
     return sorted(chosen, key=lambda picked: stale(picked[1]))  # stable: current sentences first, in rank order
+
+
+def _entry(section: str, subject: frozenset[str]) -> bool:
+    """Whether `section` (a heading path) ends in a heading named after `subject`, one word more at most."""
+    named = read_sentence(section.rsplit(" > ", 1)[-1]).words
+    return subject <= named and len(named - subject) <= 1
 
 
 def _next_best(candidates: Sequence[_Candidate], used: Counter[str]) -> int:
