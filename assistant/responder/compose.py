@@ -427,19 +427,20 @@ class Composer:
         self,
         reading: Reading,
         sides: tuple[str, str],
-        pool: Sequence[Passage],
+        pools: Mapping[str, Sequence[Passage]],
         passages: Sequence[Passage],
         weights: Mapping[str, float],
     ) -> Draft:
-        """What each side is, one line each (the sentence of `pool` that best defines it by the words that set it
-        apart from the other side), then the sentence of `passages` that best tells them apart (one speaking of
-        both, if the sources have it)."""
+        """What each side is, one line each (the sentence of its pool, the passages found for what it is before
+        those found for the question, that best defines it by the words that set it apart from the other side),
+        then the sentence of `passages` that best tells them apart (one speaking of both, if the sources have
+        it)."""
         book = CitationBook()
         lines = []
         taken: set[str] = set()
         first, second = sides
         for side, other in ((first, second), (second, first)):
-            defined = _side_sentence(pool, reading, side, other, taken)
+            defined = _side_sentence(pools[side], reading, side, other, taken)
             if defined is not None:
                 taken.add(defined[1])
                 lines.append(f"- **{side}**: {attach(defined[1], book.cite(defined[0].chunk, quote=defined[1]))}")
@@ -456,8 +457,17 @@ class Composer:
             )
             return covered, _CONTRAST.search(read.lowered) is not None
 
-        passage, text, _ = max(picked, key=both)  # the first of the best: max keeps the earliest of equals
-        lines.append(f"Key difference: {attach(text, book.cite(passage.chunk, quote=text))}")
+        # two modes asked ("which one in sidecar mode and which in ambient?"): what sets the sides apart in each
+        per_mode = [
+            (mode, max(naming, key=both))
+            for mode in reading.modes
+            if len(reading.modes) > 1 and (naming := [p for p in picked if mode in lexicon.find_modes(p[1].lower())])
+        ]
+        if len(per_mode) < 2:
+            passage, text, _ = max(picked, key=both)  # the first of the best: max keeps the earliest of equals
+            lines.append(f"Key difference: {attach(text, book.cite(passage.chunk, quote=text))}")
+        for mode, (passage, text, _) in per_mode if len(per_mode) > 1 else ():
+            lines.append(f"In **{mode.label}**: {attach(text, book.cite(passage.chunk, quote=text))}")
         return Draft("\n".join(lines), book.citations(), book.chunks, False, confidence(0.75))
 
     # how to do it ----------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -363,8 +363,9 @@ class Responder:
         if len(sides) < 2:
             return Handled(self.composer.explain(reading, passages, weights), passages)
         defining = self._defining_passages(named)
+        pools = {side: [*_defining_for(side, defining), *passages] for side in sides[:2]}
         pool = [*passages, *(p for each in defining.values() for p in each)]
-        return Handled(self.composer.difference(reading, (sides[0], sides[1]), pool, passages, weights), pool)
+        return Handled(self.composer.difference(reading, (sides[0], sides[1]), pools, passages, weights), pool)
 
     def _procedure(self, reading: Reading, vector: Vectors) -> Handled:
         """The ordered steps the sources give."""
@@ -402,6 +403,16 @@ class Responder:
             else ""
         )
         return Draft(rewrite.text, book.citations(), rewrite.cited, draft.refused, draft.confidence), note
+
+
+def _defining_for(side: str, defining: Mapping[Mode | str, list[Passage]]) -> list[Passage]:
+    """The passages found for what the subject named in `side` is ("waypoint" in "a per-service waypoint")."""
+    lowered = side.lower()
+    for subject, passages in defining.items():
+        name = subject.label if isinstance(subject, Mode) else subject
+        if name.lower() in lowered:
+            return passages
+    return []
 
 
 def stream_events(answer: Answer) -> Iterator[StreamEvent]:
