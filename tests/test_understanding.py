@@ -646,3 +646,16 @@ def test_a_what_if_that_states_a_fact_raises_no_priority_for_the_words_it_uses(s
     ]
     stated = read(service, "and if we were allowed to restart them now?", history).stated_now.stated()
     assert stated.get("no_restarts") is False and "simplicity" not in stated
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("What day did Tetrate revise the writeup and what spurred that?", Kind.DATE),  # a vendor they cite
+        ("when did cisco buy isovalent", Kind.OUT_OF_SCOPE),  # a name the sources never use
+    ],
+)
+def test_a_question_naming_only_what_the_sources_cite_is_in_the_domain(
+    service: Service, question: str, kind: Kind
+) -> None:
+    assert read(service, question).kind is kind

@@ -329,7 +329,8 @@ def _kind(
     advice = lexicon.ADVICE.search(turn.text.lower()) is not None  # not "can our Java services go proxyless?"
     if kind is Kind.POLAR and stated and advice and len(turn.modes) == 1 and not (turn.features or turn.components):
         kind = Kind.RECOMMEND  # "should a team of three use sidecars?": the rule layer's verdict, for them
-    recorded = bool(turn.dimensions) or lexicon.YEAR.search(turn.text) is not None  # what the sources rate or date
+    named = known.names and not known.unknown  # a vendor, a project or a release the sources name
+    recorded = bool(turn.dimensions) or lexicon.YEAR.search(turn.text) is not None or named  # rated, dated, cited
     in_domain = (
         turn.in_domain
         or bool(stated)
