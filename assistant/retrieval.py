@@ -206,6 +206,10 @@ class Retriever:
         """The names in `text` (capitalised words, versions) that the corpus also writes: "Buoyant", "Hubble"."""
         return names(text) & self._snapshot.names
 
+    def names_in(self, text: str) -> set[str]:
+        """The words of `text`, however written, that the corpus writes as names: "kuma" for its "Kuma"."""
+        return set(terms(text)) & self._snapshot.names
+
     def topics(self, text: str) -> set[str]:
         """The words of `text` that some section of the corpus is about (its headings use them): "multicluster"."""
         return set(terms(text)) & self._snapshot.headings

@@ -319,6 +319,20 @@ def test_refusals_have_no_citations_and_invent_nothing(service: Service, questio
 
 
 @pytest.mark.parametrize(
+    ("question", "answered"),
+    [
+        ("How many extensions come with Cilium's trimmed Envoy?", True),  # its rarest word, "trim", is a verb
+        ("How much memory does a Kuma sidecar proxy take per pod?", False),  # Envoy's figures are not Kuma's
+    ],
+)
+def test_a_figure_answers_only_about_what_the_question_measures(
+    service: Service, question: str, answered: bool
+) -> None:
+    answer = service.ask(question)
+    assert answer.refused is not answered and ("24 extensions" in answer.text) is answered
+
+
+@pytest.mark.parametrize(
     ("question", "fact", "most"),
     [  # facts the corpus states in several documents, in other words each time
         ("What is the p99 latency added by a sidecar?", "0.63–0.88", 2),  # the second adds ambient's figures

@@ -88,9 +88,12 @@ def with_low_note(text: str, conf: Confidence, why: str) -> str:
 
 
 class Composer:
-    def __init__(self, ratings: Ratings, chunk_of: Callable[[str], Chunk | None]) -> None:
+    def __init__(
+        self, ratings: Ratings, chunk_of: Callable[[str], Chunk | None], names_in: Callable[[str], set[str]]
+    ) -> None:
         self.ratings = ratings
         self.chunk_of = chunk_of
+        self.names_in = names_in  # the words of a text that the corpus writes as names
         entries = ratings.supersessions
         self.stale: Callable[[str], bool] = entries.is_stale if entries is not None else lambda _: False
 
@@ -258,7 +261,9 @@ class Composer:
         best = max((score for _, _, score in picked), default=0.0)
         if not picked or answerability(picked, weights) < ANSWER_BAR:
             return fixed(UNKNOWN_TEXT, refused=True, score=0.2)
-        if reading.kind is Kind.FIGURE and not figure_on_subject(picked, weights):
+        if reading.kind is Kind.FIGURE and not figure_on_subject(
+            picked, weights, self.names_in(reading.resolved_question)
+        ):
             return fixed(UNKNOWN_TEXT, refused=True, score=0.2)  # figures, but none about what was asked
         book = CitationBook()
         text = " ".join(attach(sentence, book.cite(passage.chunk, quote=sentence)) for passage, sentence, _ in picked)

@@ -114,7 +114,7 @@ class Responder:
         self.ratings = ratings
         self.sizing = sizing
         self.writer = writer
-        self.composer = Composer(ratings, retriever.chunk)
+        self.composer = Composer(ratings, retriever.chunk, retriever.names_in)
         examples, phrasings = load_examples(), load_phrasings()
         anchors = [f"{MODE_LABELS[mode]} mode: {MODE_SUMMARIES[mode]}" for mode in Mode] + list(COMPONENTS)
         vectors = retriever.embed_many([e.text for e in examples] + [p.text for p in phrasings] + anchors)

@@ -131,18 +131,18 @@ def _subject(reading: Reading) -> str:
     return reading.components[0].lower() if reading.components else ""
 
 
-def figure_on_subject(picked: Sequence[tuple[Passage, str, float]], weights: Mapping[str, float]) -> bool:
+def figure_on_subject(
+    picked: Sequence[tuple[Passage, str, float]], weights: Mapping[str, float], names: AbstractSet[str]
+) -> bool:
     """Whether a picked sentence gives a figure about what the question measures: one carrying a number and the
-    question.s rarest word other than those that ask for a measure ("how much memory does Kuma use?" is not
-    answered by Envoy's memory figures)."""
-    named = sorted(((-w, t) for t, w in weights.items() if w > 0 and t not in MEASURE_WORDS), key=lambda x: x)
-    subject = {term for _, term in named[:SUBJECT_TERMS]}
+    question's rarest word other than those that ask for a measure ("how much memory does Kuma use?" is not
+    answered by Envoy's memory figures), the rarest of the `names` it uses if it uses any (not a verb: "ship")."""
+    named = {term: weight for term, weight in weights.items() if weight > 0 and term not in MEASURE_WORDS}
+    subject = set(sorted(named, key=lambda term: (term not in names, -named[term], term))[:SUBJECT_TERMS])
     units = [pattern for word, pattern in UNITS.items() if word in weights]  # "how many seconds": a time
     return any(
-        read_sentence(text).figures
-        and subject <= read_sentence(text).words
-        and all(pattern.search(read_sentence(text).lowered) for pattern in units)
-        for _, text, _ in picked
+        read.figures and subject <= read.words and all(pattern.search(read.lowered) for pattern in units)
+        for read in (read_sentence(text) for _, text, _ in picked)
     )
 
 
