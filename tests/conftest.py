@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # the suite never reaches a model hub
@@ -18,6 +20,8 @@ from assistant.indexing.build import build_index
 from assistant.responder import llm
 from assistant.retrieval import Retriever
 from assistant.service import Service
+from assistant.understanding import kinds
+from assistant.understanding.kind_fitting import FittedWeights
 from tests.live import LiveServer, serve
 
 CORPUS = PROJECT_ROOT / "corpus"
@@ -40,6 +44,49 @@ def isolated_settings(tmp_path: Path, models_dir: Path, monkeypatch: pytest.Monk
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def responder_models_once() -> Iterator[None]:
+    """A Responder embeds its ~1,500 labelled examples and phrasings and fits the kind model in a child process
+    when it is built: 10-15 s on a 2-core CPU, which the many tests that build a Service of their own (a private
+    index, a chat model, an answer cache) paid again and again for the same vectors and weights.
+
+    Both steps are deterministic, so within a session their results are kept by what determines them: the model
+    (folder, id and engine) and the exact texts for the vectors, the exact features and labels for the weights.
+    The first Responder of a session runs both for real; any other input (another model, other phrasings, the
+    test that compares the child's fit with scikit-learn's) is computed afresh. Processes the tests start (servers,
+    the CLI) are not affected.
+    """
+    vectors: dict[tuple[str, str, str, str], np.ndarray] = {}
+    weights: dict[str, FittedWeights] = {}
+    embed_many, fit_weights = Retriever.embed_many, kinds.fit_weights
+
+    def kept_vectors(self: Retriever, texts: Sequence[str]) -> np.ndarray:
+        model = self.embedder
+        key = (model.target, model.model_id, model.engine, _digest("\0".join(texts)))
+        if key not in vectors:
+            vectors[key] = embed_many(self, texts)
+        return vectors[key].copy()
+
+    def kept_weights(features: np.ndarray, labels: list[str]) -> FittedWeights:
+        key = _digest(f"{features.dtype}{features.shape}", features.tobytes(), "\0".join(labels))
+        if key not in weights:
+            weights[key] = fit_weights(features, labels)
+        fitted = weights[key]
+        return FittedWeights(list(fitted.labels), fitted.weights.copy(), fitted.intercept.copy())
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Retriever, "embed_many", kept_vectors)
+        patch.setattr(kinds, "fit_weights", kept_weights)
+        yield
+
+
+def _digest(*parts: str | bytes) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode() if isinstance(part, str) else part)
+    return digest.hexdigest()
 
 
 @pytest.fixture(scope="session")
