@@ -561,6 +561,14 @@ def test_an_overview_of_a_topic_is_what_the_sources_say_on_it(service: Service) 
     check(service, answer)
 
 
+def test_a_definition_from_an_entry_goes_on_with_the_entrys_next_sentence(service: Service) -> None:
+    answer = service.ask("In a proxyless deployment, what's the grpc-agent there for?")
+    sentences = re.findall(r"[^.]*\[\d+\]\.", answer.text)
+    assert answer.kind is Kind.DEFINITION and sentences[0].startswith("The grpc-agent is ")
+    assert "bootstrap" in sentences[1] and sentences[1].endswith("[1].")  # what it does, from the same section
+    check(service, answer)
+
+
 def test_a_difference_says_what_each_side_is_then_what_sets_them_apart(service: Service) -> None:
     answer = service.ask("how is ztunnel different from a waypoint")
     lines = answer.text.split("\n")

@@ -32,6 +32,7 @@ from assistant.responder.evidence import (
     event_date,
     figure_on_subject,
     newest_year,
+    opens_entry,
     period_of,
     read_sentence,
     select_sentences,
@@ -89,11 +90,16 @@ def with_low_note(text: str, conf: Confidence, why: str) -> str:
 
 class Composer:
     def __init__(
-        self, ratings: Ratings, chunk_of: Callable[[str], Chunk | None], names_in: Callable[[str], set[str]]
+        self,
+        ratings: Ratings,
+        chunk_of: Callable[[str], Chunk | None],
+        names_in: Callable[[str], set[str]],
+        section_of: Callable[[Chunk], Sequence[tuple[Chunk, str]]],
     ) -> None:
         self.ratings = ratings
         self.chunk_of = chunk_of
         self.names_in = names_in  # the words of a text that the corpus writes as names
+        self.section_of = section_of  # every sentence of a chunk's section, in order, each with its chunk
         entries = ratings.supersessions
         self.stale: Callable[[str], bool] = entries.is_stale if entries is not None else lambda _: False
 
@@ -265,12 +271,25 @@ class Composer:
             picked, weights, self.names_in(reading.resolved_question)
         ):
             return fixed(UNKNOWN_TEXT, refused=True, score=0.2)  # figures, but none about what was asked
+        quoted = [(passage.chunk, sentence) for passage, sentence, _ in picked]
+        if reading.kind is Kind.DEFINITION and opens_entry(picked[0][0].chunk, reading):
+            quoted = self._entry_continued(quoted)
         book = CitationBook()
-        text = " ".join(attach(sentence, book.cite(passage.chunk, quote=sentence)) for passage, sentence, _ in picked)
+        text = " ".join(attach(sentence, book.cite(chunk, quote=sentence)) for chunk, sentence in quoted)
         top = passages[0].similarity if passages else 0.0
         conf = confidence(0.7 * (best - 0.3) / 0.35 + 0.3 * (top - 0.3) / 0.4)
         text = with_low_note(text, conf, "the closest passages only partly match the question.")
         return Draft(text=text, citations=book.citations(), cited=book.chunks, refused=False, confidence=conf)
+
+    def _entry_continued(self, quoted: list[tuple[Chunk, str]]) -> list[tuple[Chunk, str]]:
+        """`quoted` with the sentence that follows the first in its entry ("the grpc-agent is ...", then what it
+        does) put second, the last one dropped to keep the length."""
+        first_chunk, first = quoted[0]
+        entry = [text for _, text in self.section_of(first_chunk)]
+        after = self.section_of(first_chunk)[entry.index(first) + 1 :] if first in entry else []
+        if not after or after[0][1] in {text for _, text in quoted}:
+            return quoted
+        return [quoted[0], after[0], *quoted[1:-1]] if len(quoted) > 1 else [quoted[0], after[0]]
 
     # what changed -------------------------------------------------------------------------------------------
     def changes(self, reading: Reading, passages: Sequence[Passage], weights: Mapping[str, float]) -> Draft:
@@ -481,7 +500,6 @@ class Composer:
         reading: Reading,
         passages: Sequence[Passage],
         weights: Mapping[str, float],
-        section_of: Callable[[Chunk], Sequence[tuple[Chunk, str]]],
     ) -> Draft:
         """The numbered steps of the section that best answers the question, in their order (a section split over
         several chunks is read whole through `section_of`): of the sections whose best sentence comes within
@@ -499,7 +517,7 @@ class Composer:
         for closest, passage in sorted(sections.values(), key=lambda found: -found[0]):  # stable: ties keep rank
             if closest < best - STEP_MARGIN:
                 break
-            steps = _numbered_steps(section_of(passage.chunk))
+            steps = _numbered_steps(self.section_of(passage.chunk))
             if len(steps) >= 2:
                 book = CitationBook()
                 lines = [attach(step, book.cite(chunk, quote=step)) for chunk, step in steps[:MAX_STEPS]]

@@ -114,7 +114,7 @@ class Responder:
         self.ratings = ratings
         self.sizing = sizing
         self.writer = writer
-        self.composer = Composer(ratings, retriever.chunk, retriever.names_in)
+        self.composer = Composer(ratings, retriever.chunk, retriever.names_in, retriever.section_sentences)
         examples, phrasings = load_examples(), load_phrasings()
         anchors = [f"{MODE_LABELS[mode]} mode: {MODE_SUMMARIES[mode]}" for mode in Mode] + list(COMPONENTS)
         vectors = retriever.embed_many([e.text for e in examples] + [p.text for p in phrasings] + anchors)
@@ -370,7 +370,7 @@ class Responder:
     def _procedure(self, reading: Reading, vector: Vectors) -> Handled:
         """The ordered steps the sources give."""
         passages, weights = self._passages(reading, vector)
-        draft = self.composer.procedure(reading, passages, weights, self.retriever.section_sentences)
+        draft = self.composer.procedure(reading, passages, weights)
         return Handled(draft, passages, {chunk.id for chunk in draft.cited})
 
     def _check(self, draft: Draft, allowed: set[str]) -> None:

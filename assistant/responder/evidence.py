@@ -16,7 +16,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from assistant.domain.conversation import Kind, Reading
-from assistant.domain.documents import Passage, ScoredSentence
+from assistant.domain.documents import Chunk, Passage, ScoredSentence
 from assistant.domain.text import terms
 from assistant.domain.vocabulary import Dimension, Mode
 from assistant.understanding import lexicon
@@ -126,9 +126,10 @@ def _subject(reading: Reading) -> str:
     """What a definition question defines (or an overview tells about): the component it names, else its words
     after "what is"."""
     asked = _WHAT_IS.match(reading.resolved_question.lower())
-    if asked:
-        return str(asked["subject"])
-    return reading.components[0].lower() if reading.components else ""
+    named = [c.lower() for c in reading.components if not asked or c.lower() in asked["subject"]]
+    if named:  # "what is the ztunnel DaemonSet on each node for?": the ztunnel
+        return named[0]
+    return str(asked["subject"]) if asked else ""
 
 
 def figure_on_subject(
@@ -194,9 +195,6 @@ def select_sentences(
         r"\s+(?:is|are)\s+(?:an?|the|one|[\w-]+'s)\b"
     )
     definition = re.compile(defining) if subject else None
-    # a part or a term has a glossary entry; a mode (and anything asked for an overview) has whole documents
-    glossed = reading.kind is Kind.DEFINITION and not lexicon.find_modes(subject.lower())
-    titled = frozenset(terms(subject)) if glossed else None
     candidates: list[_Candidate] = []
     for rank, passage in enumerate(passages):
         chunk_modes = set(passage.chunk.modes)
@@ -205,7 +203,7 @@ def select_sentences(
         if wanted_modes and specific:
             nudge += 0.05 if chunk_modes & wanted_modes else -0.08
         heading = read_sentence(f"{passage.chunk.title} {passage.chunk.section}").words
-        entry = titled is not None and _entry(passage.chunk.section, titled)
+        entry = reading.kind is Kind.DEFINITION and opens_entry(passage.chunk, reading)
         for sentence in passage.sentences:
             read = read_sentence(sentence.text)
             if not read.eligible:
@@ -241,6 +239,14 @@ def select_sentences(
         said.append(sentence)
         used[passage.chunk.id] += 1
     return sorted(chosen, key=lambda picked: stale(picked[1]))  # stable: current sentences first, in rank order
+
+
+def opens_entry(chunk: Chunk, reading: Reading) -> bool:
+    """Whether `chunk` belongs to an entry named after what a definition question asks about (its glossary
+    entry), not a mode's (modes have whole documents)."""
+    subject = _subject(reading)  # a part (the grpc-agent) or a term has an entry; a mode has whole documents
+    part = subject in {component.lower() for component in lexicon.COMPONENTS} or not lexicon.find_modes(subject)
+    return bool(subject) and part and _entry(chunk.section, frozenset(terms(subject)))
 
 
 def _entry(section: str, subject: frozenset[str]) -> bool:
