@@ -481,7 +481,7 @@ class Composer:
             )
             return covered, _CONTRAST.search(read.lowered) is not None
 
-        # two modes asked ("which one in sidecar mode and which in ambient?"): what sets the sides apart in each
+        # two modes asked ("... under sidecars, and under ambient?"): what sets the sides apart in each
         per_mode = [
             (mode, max(naming, key=both))
             for mode in reading.modes
