@@ -616,6 +616,15 @@ def test_a_procedure_gives_the_numbered_steps_of_a_section_split_over_chunks_in_
     assert len({c.chunk_id for c in steps_cited}) >= 2 and len({c.section for c in steps_cited}) == 1
 
 
+def test_a_procedure_takes_the_steps_of_the_section_retrieval_ranks_first_among_the_close_ones(
+    service: Service,
+) -> None:
+    answer = service.ask("to get HTTP path authorization in an ambient namespace, what has to be installed?")
+    assert answer.kind is Kind.PROCEDURE and answer.text.startswith("The steps, as What an ambient waypoint")
+    assert "istio-waypoint" in answer.text and "dataplane-mode=ambient" not in answer.text.split("\n\n")[0]
+    check(service, answer)
+
+
 @pytest.mark.parametrize(
     ("question", "lowest"),
     [("Which data plane is the least mature?", True), ("Which data plane is the most mature?", False)],

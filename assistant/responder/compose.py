@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from assistant.domain.answers import Citation, Confidence
 from assistant.domain.conversation import Aspect, Kind, Reading
-from assistant.domain.documents import Chunk, Passage
+from assistant.domain.documents import Chunk, ChunkKind, Passage
 from assistant.domain.features import FeatureStatus, feature_ref
 from assistant.domain.ratings import Ratings, rating_ref
 from assistant.domain.recommendation import Profile, RankedMode, Reason, Recommendation
@@ -502,21 +502,22 @@ class Composer:
         weights: Mapping[str, float],
     ) -> Draft:
         """The numbered steps of the section that best answers the question, in their order (a section split over
-        several chunks is read whole through `section_of`): of the sections whose best sentence comes within
-        STEP_MARGIN of the best sentence retrieved, the closest that has steps. Without one, the best sentences."""
+        several chunks is read whole through `section_of`): of the written sections whose best sentence comes
+        within STEP_MARGIN of the best one's, the first in retrieval order (which weighs the question's rare words,
+        as "authorization" in a heading) that has steps. Without one, the best sentences."""
         picked = select_sentences(passages, reading, weights, stale=self.stale)
         if not picked or answerability(picked, weights) < ANSWER_BAR:
             return fixed(UNKNOWN_TEXT, refused=True, score=0.2)
         sections: dict[tuple[str, str], tuple[float, Passage]] = {}
-        for passage in passages:
+        for passage in (p for p in passages if p.chunk.kind in WRITTEN):  # a table cell has no steps to weigh
             closest = max((sentence.score for sentence in passage.sentences), default=0.0)
             key = (passage.chunk.doc_id, passage.chunk.section)
             if key not in sections or closest > sections[key][0]:
                 sections[key] = (closest, passage)
         best = max((closest for closest, _ in sections.values()), default=0.0)
-        for closest, passage in sorted(sections.values(), key=lambda found: -found[0]):  # stable: ties keep rank
+        for closest, passage in sorted(sections.values(), key=lambda found: found[1].rank):
             if closest < best - STEP_MARGIN:
-                break
+                continue
             steps = _numbered_steps(self.section_of(passage.chunk))
             if len(steps) >= 2:
                 book = CitationBook()
@@ -597,7 +598,8 @@ _CONTRAST = re.compile(r"\b(?:whereas|unlike|while|instead of|rather than|by con
 _STEP = re.compile(r"^\s*(\d+)\.\s+(.*)$", re.MULTILINE)  # a numbered item of a text: one step of a procedure
 STEP_PREFIX = 24  # the characters of a sentence that must open an item (the item may go on with more sentences)
 MAX_STEPS = 8
-STEP_MARGIN = 0.05  # how far below the best sentence a section's best may be for its steps to answer instead
+WRITTEN = frozenset({ChunkKind.DOC, ChunkKind.USER})  # prose sections, not rows of the ratings or feature tables
+STEP_MARGIN = 0.1  # how far below the best sentence a section's best may be for its steps to answer instead
 SIDE_CANDIDATES = 12  # sentences weighed for each side of a difference
 
 
