@@ -653,3 +653,17 @@ def test_a_question_about_a_status_is_answered_yes_or_no_by_the_cell(
     status = matrix.features[feature].modes[mode].status
     expected = "Yes" if status.value == asked else f"No, it is {status.label}"
     assert service.ask(question).text.startswith(f"{expected}: ")
+
+
+@pytest.mark.parametrize(
+    ("question", "verdict"),
+    [
+        ("do jobs hang forever in ambient?", "No, it is supported"),  # a problem asked about: the cell has none
+        ("do batch jobs run to completion under ambient without issues?", "Yes"),
+        ("Is proxyless gRPC lacking STRICT mTLS?", "No, it is experimental"),
+    ],
+)
+def test_a_yes_or_no_question_about_a_problem_is_answered_about_the_problem(
+    service: Service, question: str, verdict: str
+) -> None:
+    assert service.ask(question).text.startswith(f"{verdict}: ")

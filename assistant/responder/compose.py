@@ -577,6 +577,13 @@ VERDICTS: dict[FeatureStatus, str] = {  # a matrix cell as the first word of a y
 _ASKED_STATUSES = [
     (re.compile(r"\b(?:deprecated|removed|going away|retired|end[- ]of[- ]life|eol)\b"), {FeatureStatus.DEPRECATED}),
     (re.compile(r"\b(?:experimental|alpha|beta|preview)\b"), {FeatureStatus.EXPERIMENTAL}),
+    (  # whether a gap or a problem exists ("do jobs hang?", "does it lack X?"): yes where the cell lacks it
+        re.compile(
+            r"(?<!without )(?<!no )\b(?:lacks?|lacking|missing|unsupported|not supported|broken|breaks?|hangs?|"
+            r"stuck|fails?|problems?|issues?|gaps?|limitations?|can'?t|cannot|never[- ](?:finish|end|exit)\w*)\b"
+        ),
+        {FeatureStatus.NOT_SUPPORTED, FeatureStatus.DEPRECATED},
+    ),
 ]
 
 
@@ -588,7 +595,7 @@ def _asked_status(question: str) -> frozenset[FeatureStatus]:
 def _verdict(status: FeatureStatus, asked: AbstractSet[FeatureStatus]) -> str:
     """A cell's status as the first words of the answer: to "is it supported?" by VERDICTS, to "is it
     deprecated?" yes or no, with the status it has instead."""
-    if not asked or status is FeatureStatus.UNKNOWN:
+    if not asked or status in (FeatureStatus.UNKNOWN, FeatureStatus.PARTIAL):
         return VERDICTS[status]
     return "Yes" if status in asked else f"No, it is {status.label}"
 
