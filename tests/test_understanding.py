@@ -659,3 +659,17 @@ def test_a_question_naming_only_what_the_sources_cite_is_in_the_domain(
     service: Service, question: str, kind: Kind
 ) -> None:
     assert read(service, question).kind is kind
+
+
+def test_a_follow_up_about_what_the_answer_before_said_is_searched_with_the_question_before(
+    service: Service,
+) -> None:
+    history = [
+        {"role": "user", "content": "How much memory does ztunnel use per node?"},
+        {"role": "assistant", "content": "About 12 MB."},
+    ]
+    reading = read(service, "what test setup produced that?", history)
+    assert reading.resolved_question == "How much memory does ztunnel use per node? what test setup produced that?"
+    assert reading.components == ("ztunnel",)
+    stating = read(service, "what if that had to cover VMs too?", history)  # its own requirement: its own words
+    assert stating.resolved_question.startswith("what if that had to cover VMs too?")

@@ -272,10 +272,11 @@ def plan(
     earlier = [analyse_turn(turn.content, features) for turn in history if turn.role == "user"]
     current = analyse_turn(question, features)
     resolved = " ".join(current.text.split())
-    if earlier and current.elliptical:
-        asked = next((turn for turn in reversed(earlier) if terms(turn.text)), None)  # skip "how much?"
-        if asked is not None:
-            resolved = _completed(asked, current, resolved)
+    asked = next((turn for turn in reversed(earlier) if terms(turn.text)), None)  # skip "how much?"
+    if asked is not None and current.elliptical:
+        resolved = _completed(asked, current, resolved)
+    elif asked is not None and _about_the_answer_before(current):  # "which version was that measured on?"
+        resolved = f"{' '.join(asked.text.split())} {resolved}"
     embedded_from = max(0, len(earlier) - embed_turns)
     completed = resolved != " ".join(current.text.split())  # "why?" says what it asks; "...? why?" says about what
     return Plan(
@@ -289,6 +290,13 @@ def plan(
         + [clause_spans(resolved)]
         + ([[]] if completed else []),
     )
+
+
+def _about_the_answer_before(turn: TurnAnalysis) -> bool:
+    """Whether a turn with words of its own asks about what the answer before said ("that", "those figures")
+    without naming a subject or stating a requirement of its own: its subject is the question before."""
+    named = turn.modes or turn.components or turn.features or turn.stated or turn.ordinal is not None
+    return turn.refers_back and not named
 
 
 def _completed(previous: TurnAnalysis, current: TurnAnalysis, question: str) -> str:
