@@ -36,6 +36,16 @@ BUNDLED_MODEL_ID = "all-MiniLM-L6-v2"
 
 log = logging.getLogger(__name__)
 
+# ONNX Runtime's arena keeps the largest activations it ever held, for the life of the process: a question of 256
+# tokens leaves 15 MB in it, a conversation of 16 such turns 260 MB, the responder's examples at start-up 20 MB.
+# A run over more tokens than one full-length text (texts x tokens, padded), and the last batch of many texts, end
+# by freeing the arena's unused chunks, for a few page faults on a run that takes tens of milliseconds; smaller
+# runs (a question and its recent turns) keep theirs from one run to the next, at most the 15 MB of one
+# full-length text per concurrent run.
+RELEASE_ABOVE_TOKENS = 256
+RELEASE_ARENA = ort.RunOptions()
+RELEASE_ARENA.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+
 
 def _offline_environment() -> None:
     # Never reach for a model hub unless the user asked for it (HF_HUB_OFFLINE=0): fail fast instead of hanging.
@@ -135,8 +145,9 @@ class Embedder(Embeddings):
         return _stack([vector for _, _, vector in outputs], self.dimension)
 
     def encode_batched(self, texts: Sequence[str]) -> Vectors:
-        """Many texts (an index build): batches of `batch_size`, longest first, rows in input order."""
-        vectors, _ = self.encode_with_sentences(texts, [() for _ in texts])
+        """Many texts (an index build, the responder's examples at start-up): batches of `batch_size`, longest
+        first, rows in input order; the last batch also hands the arena back (see RELEASE_ABOVE_TOKENS)."""
+        vectors, _ = self._encode(texts, [() for _ in texts], release_at_end=True)
         return vectors
 
     def encode_with_sentences(
@@ -147,13 +158,19 @@ class Embedder(Embeddings):
         Texts are batched longest first, as sentence-transformers does, so batches carry little padding; up to
         `batch_size` texts (a question with its conversation) cost one model call.
         """
+        return self._encode(texts, spans, release_at_end=False)
+
+    def _encode(
+        self, texts: Sequence[str], spans: Sequence[Sequence[Span]], *, release_at_end: bool
+    ) -> tuple[Vectors, list[Vectors]]:
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         text_vectors: list[Vectors] = [np.empty(0, dtype=np.float32)] * len(texts)
         span_vectors: list[Vectors] = [np.empty(0, dtype=np.float32)] * len(texts)
         for start in range(0, len(order), self.batch_size):
             members = order[start : start + self.batch_size]
             self._count_call()
-            outputs = self._token_vectors([texts[i] for i in members])
+            last = start + self.batch_size >= len(order)
+            outputs = self._token_vectors([texts[i] for i in members], release=release_at_end and last)
             for member, (tokens, offsets, vector) in zip(members, outputs, strict=True):
                 text_vectors[member] = vector
                 span_vectors[member] = _pool_spans(tokens, offsets, spans[member], vector)
@@ -165,8 +182,9 @@ class Embedder(Embeddings):
         with self._lock:
             self.calls += 1
 
-    def _token_vectors(self, batch: list[str]) -> list[tuple[Vectors, list[Span], Vectors]]:
-        """(token vectors, token character offsets, normalised text vector) for each text of one batch."""
+    def _token_vectors(self, batch: list[str], *, release: bool = False) -> list[tuple[Vectors, list[Span], Vectors]]:
+        """(token vectors, token character offsets, normalised text vector) for each text of one batch; the run
+        hands the arena's unused chunks back when `release` or when it is large (see RELEASE_ABOVE_TOKENS)."""
         if not batch:
             return []
         encodings = self._tokenizer.encode_batch(batch)
@@ -178,7 +196,8 @@ class Embedder(Embeddings):
             "token_type_ids": [encoding.type_ids for encoding in encodings],
         }
         feed = {name: np.asarray(columns[name], dtype=np.int64) for name in self._inputs}
-        hidden = np.asarray(self._session.run([OUTPUT], feed)[0], dtype=np.float32)
+        release = release or len(encodings) * len(encodings[0].ids) > RELEASE_ABOVE_TOKENS  # padded to the longest
+        hidden = np.asarray(self._session.run([OUTPUT], feed, RELEASE_ARENA if release else None)[0], dtype=np.float32)
         mask = np.asarray(columns["attention_mask"], dtype=np.float32)[:, :, None]
         pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
         pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
