@@ -19,6 +19,21 @@ def run_python(code: str, *args: str, env: dict[str, str] | None = None) -> str:
     return done.stdout
 
 
+EXPORTER = """
+import sys
+import assistant.indexing.store  # imports chromadb
+from chromadb.telemetry import opentelemetry as chroma_tracing
+print("grpc" in sys.modules)
+made = chroma_tracing.OTLPSpanExporter(endpoint="http://127.0.0.1:4317", insecure=True)
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+print(type(made) is OTLPSpanExporter, "grpc" in sys.modules)
+"""
+
+
+def test_chromas_trace_exporter_is_imported_when_chroma_makes_one() -> None:
+    assert run_python(EXPORTER).split() == ["False", "True", "True"]
+
+
 ARENA = """
 import ctypes, sys
 import assistant.embeddings
