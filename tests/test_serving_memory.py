@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,23 @@ def run_python(code: str, *args: str, env: dict[str, str] | None = None) -> str:
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+HELD = """
+import sys
+from assistant.api import create_app
+create_app().state.service.warm_up()
+print(" ".join(name for name in sys.argv[1:] if name in sys.modules))
+"""
+
+
+@pytest.mark.slow
+def test_a_ready_server_holds_neither_chromas_grpc_exporter_nor_slacks_sdk(built_index: Path) -> None:
+    """grpc and protobuf come with Chroma's trace exporter, made only when Chroma is told to trace; Slack's SDK
+    and Bolt with the first signed Slack request."""
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(built_index)}
+    held = run_python(HELD, "grpc", "google.protobuf", "slack_bolt", "slack_sdk", "assistant.api.slack", env=env)
+    assert held.split() == []
 
 
 EXPORTER = """

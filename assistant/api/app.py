@@ -23,7 +23,7 @@ from assistant.api.middleware import RequestContext
 from assistant.api.observability import Metrics, configure_logging
 from assistant.api.openai_errors import OpenAIErrors
 from assistant.api.routes import answers, chat_completions, decisions, feedback, health, knowledge
-from assistant.api.slack import mount_slack
+from assistant.api.slack_events import mount_slack
 from assistant.config import Settings, get_settings
 from assistant.errors import AssistantError
 from assistant.service import Service

@@ -1,5 +1,5 @@
 """The Slack face: a Slack Bolt app that turns Slack payloads into service calls and answers into Block Kit,
-reached over HTTP at `POST /slack/events` (here) or over Socket Mode (slack_socket.py, `assistant slack`).
+reached over HTTP at `POST /slack/events` (slack_events.py) or over Socket Mode (slack_socket.py, `assistant slack`).
 
 - `/mesh QUESTION` is acknowledged at once; the answer follows through the command's `response_url`.
 - `app_mention` and direct messages are answered in their thread, with the thread's earlier messages as history.
@@ -8,37 +8,26 @@ reached over HTTP at `POST /slack/events` (here) or over Socket Mode (slack_sock
   posts its decision record (MADR, Markdown) into the thread as a file.
 - A Web API call Slack refuses with 429 is retried after its `Retry-After`.
 
-Every request is checked before anything parses it: Slack's signature over the raw bytes within 5 minutes (401
-otherwise), then that it is a Slack payload at all (400); Bolt verifies it again. Each delivery is answered once
-(slack_ledger.py), and feedback counts only for answers this server posted. The Bolt app is built on the
-first request, never at import time, and `authorize=` hands it the bot token so it never calls `auth.test`.
+Over HTTP every request is checked before anything parses it (slack_events.py); Bolt verifies it again. Each
+delivery is answered once (slack_ledger.py), and feedback counts only for answers this server posted. The Bolt
+app is built on the first request, never at start-up (over HTTP this module is imported only then), and
+`authorize=` hands it the bot token so it never calls `auth.test`.
 Over Socket Mode nothing is signed: Slack's WebSocket, opened with the app-level token, is the authentication.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import logging
 import re
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
-from urllib.parse import parse_qs
 
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
-from pydantic import SecretStr
 from slack_bolt import Ack, App, BoltRequest, BoltResponse, Respond
-from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 from slack_sdk.http_retry import RateLimitErrorRetryHandler, default_retry_handlers
-from starlette.concurrency import run_in_threadpool
 
 from assistant.api import sse
-from assistant.api.errors import error_response
 from assistant.api.observability import Metrics
 from assistant.api.slack_assistant import make_assistant
 from assistant.api.slack_blocks import DECISION_RECORD, Message, render_answer, split_text
@@ -52,7 +41,6 @@ from assistant.service import Service
 
 log = logging.getLogger("assistant.slack")
 
-SIGNATURE_WINDOW = 5 * 60  # seconds a signed request stays valid
 RATE_LIMIT_RETRIES = 3  # a Web API call refused with 429 is tried again this many times, after its Retry-After
 USAGE = "Ask me about service-mesh data planes, e.g. `/mesh We are a bank with strict audits: sidecar or ambient?`"
 THANKS = "Thanks for the feedback!"
@@ -60,53 +48,6 @@ UNKNOWN_ANSWER = ":warning: That is not an answer I posted, so your feedback was
 NO_RECORD = ":warning: I have no decision record for that answer any more: ask for the recommendation again."
 RECORD_COMMENT = "The decision record of this recommendation (MADR): every [n] links to its source."
 SNIPPET_LIMIT = 2990  # a section's 3,000 characters less the code fence
-HINT = "Set ASSISTANT_SLACK_SIGNING_SECRET and ASSISTANT_SLACK_BOT_TOKEN, then restart the API."
-
-
-def mount_slack(app: FastAPI) -> None:
-    """Add `POST /slack/events` (events, slash commands and interactivity) to `app`."""
-    bolt: App | None = None
-
-    @app.post("/slack/events", include_in_schema=False)
-    async def slack_events(request: Request) -> Response:
-        nonlocal bolt
-        settings: Settings = app.state.settings
-        secret, token = _secret(settings.slack_signing_secret), _secret(settings.slack_bot_token)
-        if not (secret and token):
-            return error_response(503, "slack_not_configured", "Slack is not configured on this server.", HINT)
-        body = await request.body()
-        if not signed(secret, body, request.headers):  # before anything reads the body
-            message = "The request is not signed by Slack (or its signature is older than 5 minutes)."
-            return error_response(401, "unauthorized", message)
-        if not well_formed(body, request.headers.get("content-type", "")):
-            return error_response(400, "bad_request", "The request is signed but is not a Slack payload.")
-        if bolt is None:
-            bolt = make_bolt_app(settings, app.state.service, app.state.metrics, bot_token=token, signing_secret=secret)
-        # What Bolt's FastAPI adapter (SlackRequestHandler.handle) does, except that `dispatch`, which sleeps
-        # until the listener has acknowledged, runs in a worker thread instead of blocking the event loop.
-        bolt_response = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))
-        return to_starlette_response(bolt_response)
-
-
-def signed(secret: str, body: bytes, headers: Mapping[str, str]) -> bool:
-    """Slack's v0 signature over the raw bytes, within 5 minutes; anything malformed is simply not signed."""
-    timestamp, signature = headers.get("x-slack-request-timestamp", ""), headers.get("x-slack-signature", "")
-    if not (timestamp.isascii() and timestamp.isdigit()) or abs(int(time.time()) - int(timestamp)) > SIGNATURE_WINDOW:
-        return False
-    digest = hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(f"v0={digest}", signature)
-
-
-def well_formed(body: bytes, content_type: str) -> bool:
-    """A JSON object (events), or a form (slash commands) whose `payload`, if any, is a JSON object (clicks)."""
-    try:
-        text = body.decode("utf-8")
-        if content_type.startswith("application/json"):
-            return isinstance(json.loads(text), dict)
-        form = parse_qs(text, strict_parsing=bool(text), errors="strict")
-        return "payload" not in form or isinstance(json.loads(form["payload"][0]), dict)
-    except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors too
-        return False
 
 
 def make_web_client(settings: Settings) -> WebClient:
@@ -249,7 +190,3 @@ def _answer_once(ledger: SlackLedger) -> Callable[..., BoltResponse]:
         return next_()
 
     return answer_once
-
-
-def _secret(value: SecretStr | None) -> str:
-    return value.get_secret_value() if value is not None else ""
