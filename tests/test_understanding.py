@@ -280,6 +280,8 @@ def test_intents_of_held_out_questions(service: Service) -> None:
         ("When should we use ambient?", [Aspect.STRENGTHS]),  # when it fits, not a pick
         ("When should we not use sidecar?", [Aspect.WEAKNESSES]),
         ("When to avoid Cilium?", [Aspect.WEAKNESSES]),
+        ("what gaps does cilium have today", [Aspect.WEAKNESSES]),
+        ("What's missing in proxyless grpc?", [Aspect.WEAKNESSES]),
     ],
 )
 def test_weak_and_strong_points_asked_about(service: Service, question: str, aspects: list[Aspect]) -> None:
