@@ -1,4 +1,6 @@
-"""The embedding model, loaded offline, behind LangChain's `Embeddings` interface.
+"""The embedding model, loaded offline; it also answers LangChain's `Embeddings` calls (`embed_documents`,
+`embed_query`) without deriving from that class, whose import brings most of langchain-core (requests, the
+callbacks and runnables machinery) into every serving process that never hands the model to LangChain.
 
 Besides plain embeddings it gives *sentence vectors from the same forward pass*: all-MiniLM-L6-v2 mean-pools
 its token embeddings, so pooling the tokens of one sentence inside a chunk yields a contextual vector for that
@@ -18,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import onnxruntime as ort
-from langchain_core.embeddings import Embeddings
 from threadpoolctl import threadpool_limits
 from tokenizers import Tokenizer
 
@@ -79,7 +80,7 @@ EXPORT_HINT = (
 )
 
 
-class Embedder(Embeddings):
+class Embedder:
     """The model of a sentence-transformers folder; `calls` counts forward passes (one per question).
 
     A Transformer -> mean Pooling -> Normalize pipeline (all-MiniLM-L6-v2 and its kind) runs on ONNX Runtime,
@@ -228,7 +229,7 @@ class Embedder(Embeddings):
         vectors = self._pipeline.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True)
         return np.asarray(vectors, dtype=np.float32)
 
-    # LangChain's Embeddings interface (used by the Chroma vector store)
+    # LangChain's Embeddings interface, for whoever hands the model to a LangChain vector store
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return [[float(x) for x in row] for row in self.encode_batched(texts)]
 

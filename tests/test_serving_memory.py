@@ -29,11 +29,14 @@ print(" ".join(name for name in sys.argv[1:] if name in sys.modules))
 
 
 @pytest.mark.slow
-def test_a_ready_server_holds_neither_chromas_grpc_exporter_nor_slacks_sdk(built_index: Path) -> None:
+def test_a_ready_server_holds_neither_chromas_grpc_exporter_nor_slacks_sdk_nor_the_text_splitter(
+    built_index: Path,
+) -> None:
     """grpc and protobuf come with Chroma's trace exporter, made only when Chroma is told to trace; Slack's SDK
-    and Bolt with the first signed Slack request."""
+    and Bolt with the first signed Slack request; LangChain's text splitter with an index build."""
     env = {**os.environ, "ASSISTANT_DATA_DIR": str(built_index)}
-    held = run_python(HELD, "grpc", "google.protobuf", "slack_bolt", "slack_sdk", "assistant.api.slack", env=env)
+    names = ["grpc", "google.protobuf", "slack_bolt", "slack_sdk", "assistant.api.slack", "langchain_text_splitters"]
+    held = run_python(HELD, *names, env=env)
     assert held.split() == []
 
 

@@ -6,8 +6,6 @@ import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from langchain_text_splitters import RecursiveCharacterTextSplitter
-
 from assistant.domain.documents import Chunk, ChunkKind, Document
 from assistant.domain.features import FeatureMatrix, feature_cell_text, feature_ref
 from assistant.domain.ratings import Ratings, capability_ref, rating_ref
@@ -68,6 +66,9 @@ def _document_chunks(
     chunk_overlap: int,
     model_id: str,
 ) -> Iterable[ChunkSpec]:
+    # imported here: the splitter (and the langchain-core it brings) is for index builds, never for serving
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
     used: set[str] = set()
     for section in document.sections:
         header = header_for(document.title, section.path)
