@@ -1,4 +1,5 @@
-"""Shared fixtures: isolated settings per test, one real model and one real index per session."""
+"""Shared fixtures: isolated settings per test, one real model and one real index per run (shared by the
+pytest-xdist workers `make test` starts)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from filelock import FileLock
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # the suite never reaches a model hub
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -27,10 +29,46 @@ from tests.live import LiveServer, serve
 CORPUS = PROJECT_ROOT / "corpus"
 
 
+# Under pytest-xdist (`make test`) each module goes to one worker whole (`--dist loadfile`: module fixtures such as
+# a wheel's install, PostgreSQL and Redis or the fault corpus's index are built once), in this order: the longest
+# first, so that no worker is left running one of them alone at the end. The rest keep their collection order.
+LONGEST_FIRST = [
+    "tests/test_faults.py",
+    "tests/test_wheel.py",
+    "tests/test_indexing.py",
+    "tests/api/test_chroma_server.py",
+    "tests/api/test_operations.py",
+    "tests/api/test_replicas.py",
+    "tests/api/test_contract.py",
+    "tests/test_serving.py",
+    "tests/test_evals.py",
+    "tests/ui/test_browser.py",
+    "tests/test_cli.py",
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return
+    rank = {path: place for place, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
+
+
+def _run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """Under pytest-xdist (`make test` runs `-n auto`), the folder every worker of this run shares; else None."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return None
+    return tmp_path_factory.getbasetemp().parent
+
+
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One ONNX export of the model for the whole session, its servers and subprocesses included."""
-    return tmp_path_factory.mktemp("models")
+    """One ONNX export of the model for the whole run, its workers, servers and subprocesses included."""
+    shared = _run_folder(tmp_path_factory)
+    if shared is None:
+        return tmp_path_factory.mktemp("models")
+    (shared / "models").mkdir(exist_ok=True)
+    return shared / "models"
 
 
 @pytest.fixture(autouse=True)
@@ -91,14 +129,25 @@ def _digest(*parts: str | bytes) -> str:
 
 @pytest.fixture(scope="session")
 def embedder(models_dir: Path) -> Embedder:
-    return make_embedder(Settings(_env_file=None, model_cache_dir=models_dir))
+    # one worker exports the model (torch, ~20 s) while the others wait, then load its file
+    with FileLock(models_dir.parent / "models.lock"):
+        return make_embedder(Settings(_env_file=None, model_cache_dir=models_dir))
 
 
 @pytest.fixture(scope="session")
 def built_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
-    """A data directory holding a real index of the real corpus, built once per session."""
+    """A data directory holding a real index of the real corpus, built once per run: under pytest-xdist the first
+    worker builds it and every worker serves its own copy, as no data directory is shared between processes."""
     data = tmp_path_factory.mktemp("index")
-    build_index(Settings(_env_file=None, data_dir=data), embedder)
+    shared = _run_folder(tmp_path_factory)
+    if shared is None:
+        build_index(Settings(_env_file=None, data_dir=data), embedder)
+        return data
+    with FileLock(shared / "index.lock"):
+        if not (shared / "index.built").exists():
+            build_index(Settings(_env_file=None, data_dir=shared / "index"), embedder)
+            (shared / "index.built").touch()
+    shutil.copytree(shared / "index", data, dirs_exist_ok=True)
     return data
 
 
