@@ -63,8 +63,13 @@ services: ## Install Debian's PostgreSQL and Redis for the tests of several repl
 	@{ ls /usr/lib/postgresql/*/bin/pg_ctl && command -v redis-server; } >/dev/null 2>&1 \
 		|| { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql redis-server >/dev/null; }
 
+# The suite runs on every core (pytest-xdist), each test module on one worker whole, the longest first (see
+# tests/conftest.py); PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= auto
+PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
+
 test: lint browser services ## Everything CI runs: lint, the whole test suite with coverage, then the eval gate
-	ASSISTANT_REQUIRE_BROWSER=1 $(PY) -m pytest --cov --cov-report=term-missing:skip-covered
+	ASSISTANT_REQUIRE_BROWSER=1 $(PY) -m pytest $(PARALLEL) --cov --cov-report=term-missing:skip-covered
 	$(VENV)/bin/coverage report --include=assistant/rules.py --fail-under=100 >/dev/null \
 		|| { echo "assistant/rules.py must keep full branch coverage"; exit 1; }
 	$(MAKE) --no-print-directory eval
@@ -73,7 +78,7 @@ screenshots: browser install ## Refresh the README's UI screenshots (runs the br
 	ASSISTANT_UPDATE_SCREENSHOTS=1 ASSISTANT_REQUIRE_BROWSER=1 $(PY) -m pytest -q tests/ui/test_browser.py
 
 test-fast: install ## The suite without slow tests (servers, browsers, subprocess kills)
-	$(PY) -m pytest -m "not slow" -q
+	$(PY) -m pytest $(PARALLEL) -m "not slow" -q
 
 eval: index ## Run the eval fixtures and the regression gate (reports in reports/eval/)
 	$(ASSISTANT) eval --report-dir $(REPORTS)/eval
