@@ -192,6 +192,18 @@ ASK_QUESTIONS = [
 
 MIXED_QUESTIONS = QUERIES + ASK_QUESTIONS  # lookups, recommendations and comparisons: what every figure runs
 
+# Issue 16's memory target, "at most 60% of it", is relative to the full install's serving RSS when the issue was
+# filed. That server did not hold torch (its model already ran on ONNX Runtime from the exported file) but held
+# scikit-learn, SciPy, pandas and pyarrow for the kind model's fit. Its tree (cf27f74, the parent of the first
+# commit for the issue) served this load run (2,000 computed answers at concurrency 8) on 2026-12-06 with 531, 525
+# and 533 MB, beside today's tree in turn; the lowest is kept, as the least flattering. Nothing today runs the
+# bundled model through torch, so a server "with torch" measured now would be a different, larger yardstick.
+ISSUE_16_REFERENCE_MB = 525.0
+ISSUE_16_REFERENCE = (
+    "the full install's server when issue 16 was filed (cf27f74: no torch, scikit-learn for the kind model; "
+    "re-measured with this load run on 2026-12-06)"
+)
+
 
 def run(
     service: Service, *, synthetic_size: int, rounds: int, load: int, concurrency: int, runtime: Path | None = None
@@ -248,11 +260,16 @@ def run(
         )
         if runtime is not None:
             slim = load_run(settings, requests=load, concurrency=concurrency, answer_cache=False, runtime=runtime)
-            share = slim.rss_mb / computed.rss_mb
+            share = slim.rss_mb / ISSUE_16_REFERENCE_MB
             yield (
                 f"  without torch   {slim.latency}   {slim.per_second:.0f} answers/s, {slim.errors} errors, server RSS "
-                f"{slim.rss_mb:.0f} MB vs {computed.rss_mb:.0f} MB above: {share:.0%} (target <= 60%) "
-                f"{_verdict(share <= 0.6)}; the serve-only runtime in {runtime} (make runtime, as the image has it)"
+                f"{slim.rss_mb:.0f} MB: the serve-only runtime in {runtime} (make runtime, as the image has it); "
+                f"{slim.rss_mb / computed.rss_mb:.0%} of the full install's {computed.rss_mb:.0f} MB above, whose "
+                "server does not import torch either"
+            )
+            yield (
+                f"                  target: <= 60% of {ISSUE_16_REFERENCE_MB:.0f} MB, {ISSUE_16_REFERENCE}: "
+                f"{share:.0%} {_verdict(share <= 0.6)}"
             )
     if synthetic_size:
         with scratch_settings(settings) as scratch:
