@@ -475,7 +475,8 @@ ASPECTS: list[tuple[Aspect, re.Pattern[str], str]] = [
         Aspect.WEAKNESSES,
         re.compile(
             r"\b(?:downsides?|drawbacks?|disadvantages?|cons|weakness(?:es)?|limitations?|shortcomings?|pitfalls?|"
-            r"gotchas?|problems?|known issues|gaps?)\b|\bwhat(?:'s| is) (?:the catch|missing)\b|\bwhat (?:can|could) go wrong\b"
+            r"gotchas?|problems?|known issues|gaps?)\b"
+            r"|\bwhat(?:'s| is) (?:the catch|missing)\b|\bwhat (?:can|could) go wrong\b"
             r"|\bweak (?:points?|spots?|sides?)\b|\bwhen (?:to|should (?:we|i|you|one)) avoid\b"
             r"|\bwhen (?:not to|shouldn't(?: we| i| you| one)?|should(?: we| i| you| one)? not) "
             r"(?:use|choose|pick|adopt)\b"
