@@ -285,8 +285,9 @@ class Composer:
         """`quoted` with the sentence that follows the first in its entry ("the grpc-agent is ...", then what it
         does) put second, the last one dropped to keep the length."""
         first_chunk, first = quoted[0]
-        entry = [text for _, text in self.section_of(first_chunk)]
-        after = self.section_of(first_chunk)[entry.index(first) + 1 :] if first in entry else []
+        entry = self.section_of(first_chunk)
+        texts = [text for _, text in entry]
+        after = entry[texts.index(first) + 1 :] if first in texts else []
         if not after or after[0][1] in {text for _, text in quoted}:
             return quoted
         return [quoted[0], after[0], *quoted[1:-1]] if len(quoted) > 1 else [quoted[0], after[0]]
@@ -482,16 +483,14 @@ class Composer:
             return covered, _CONTRAST.search(read.lowered) is not None
 
         # two modes asked ("... under sidecars, and under ambient?"): what sets the sides apart in each
-        per_mode = [
-            (mode, max(naming, key=both))
-            for mode in reading.modes
-            if len(reading.modes) > 1 and (naming := [p for p in picked if mode in lexicon.find_modes(p[1].lower())])
-        ]
+        naming = {mode: [p for p in picked if mode in lexicon.find_modes(p[1].lower())] for mode in reading.modes}
+        per_mode = [(mode, max(found, key=both)) for mode, found in naming.items() if found]
         if len(per_mode) < 2:
             passage, text, _ = max(picked, key=both)  # the first of the best: max keeps the earliest of equals
             lines.append(f"Key difference: {attach(text, book.cite(passage.chunk, quote=text))}")
-        for mode, (passage, text, _) in per_mode if len(per_mode) > 1 else ():
-            lines.append(f"In **{mode.label}**: {attach(text, book.cite(passage.chunk, quote=text))}")
+        else:
+            for mode, (passage, text, _) in per_mode:
+                lines.append(f"In **{mode.label}**: {attach(text, book.cite(passage.chunk, quote=text))}")
         return Draft("\n".join(lines), book.citations(), book.chunks, False, confidence(0.75))
 
     # how to do it ----------------------------------------------------------------------------------------

@@ -241,11 +241,14 @@ def select_sentences(
     return sorted(chosen, key=lambda picked: stale(picked[1]))  # stable: current sentences first, in rank order
 
 
+_PARTS = frozenset(component.lower() for component in lexicon.COMPONENTS)  # "grpc-agent" names a part, not grpc
+
+
 def opens_entry(chunk: Chunk, reading: Reading) -> bool:
     """Whether `chunk` belongs to an entry named after what a definition question asks about (its glossary
     entry), not a mode's (modes have whole documents)."""
     subject = _subject(reading)  # a part (the grpc-agent) or a term has an entry; a mode has whole documents
-    part = subject in {component.lower() for component in lexicon.COMPONENTS} or not lexicon.find_modes(subject)
+    part = subject in _PARTS or not lexicon.find_modes(subject)
     return bool(subject) and part and _entry(chunk.section, frozenset(terms(subject)))
 
 

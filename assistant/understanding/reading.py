@@ -296,6 +296,7 @@ def _kind(
     """The kind the phrasings say, where the conversation and the keyword evidence allow it."""
     if turn.empty:
         return (Kind.INJECTION, 1.0) if turn.injected else (Kind.OUT_OF_SCOPE, 1.0)
+    named = known.names and not known.unknown  # a vendor, a project or a release the sources name
     if guess is None:  # an old turn, beyond the embedded ones: keywords only
         kind, confidence = (Kind.RECOMMEND, 0.5) if stated else (Kind.OVERVIEW, 0.5)
     else:
@@ -303,7 +304,7 @@ def _kind(
         signals.append(f"kind:{kind.value}:{confidence:.2f}")
         if kind is Kind.INJECTION and confidence < INJECTION_CONFIDENCE:  # nothing was dropped: not an injection
             kind = guess.runner_up
-        cited = known.names and not known.unknown and turn.dimensions  # a source the corpus cites, on a topic
+        cited = named and turn.dimensions  # a source the corpus cites, on a topic
         if kind is Kind.OUT_OF_SCOPE and (turn.modes or turn.components or cited):
             kind = guess.runner_up  # it names a mode or a part, or what a source the corpus cites said on a topic
     recommending = state is not None and state.kind in RECOMMENDING
@@ -329,7 +330,6 @@ def _kind(
     advice = lexicon.ADVICE.search(turn.text.lower()) is not None  # not "can our Java services go proxyless?"
     if kind is Kind.POLAR and stated and advice and len(turn.modes) == 1 and not (turn.features or turn.components):
         kind = Kind.RECOMMEND  # "should a team of three use sidecars?": the rule layer's verdict, for them
-    named = known.names and not known.unknown  # a vendor, a project or a release the sources name
     recorded = bool(turn.dimensions) or lexicon.YEAR.search(turn.text) is not None or named  # rated, dated, cited
     in_domain = (
         turn.in_domain
